@@ -1,0 +1,93 @@
+"""Forms for registration, the profile tabs and the Admin's user management."""
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class RegistrationForm(UserCreationForm):
+    class Meta:
+        model = User
+        fields = ["username", "email", "first_name", "last_name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_name"].required = True
+        self.fields["email"].required = True
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("An account with this e-mail address already exists."))
+        return email
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["username", "email", "first_name", "last_name", "birth_date", "gender"]
+        widgets = {"birth_date": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("email", "first_name", "birth_date", "gender"):
+            self.fields[name].required = True
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("An account with this e-mail address already exists."))
+        return email
+
+    def clean_birth_date(self):
+        from django.utils import timezone
+
+        value = self.cleaned_data["birth_date"]
+        today = timezone.localdate()
+        if value and (value >= today or value.year < 1900):
+            raise forms.ValidationError(_("Enter a valid birth date."))
+        return value
+
+
+class AvatarForm(forms.Form):
+    avatar = forms.FileField(label=_("Avatar"), help_text=_("PNG, JPEG, GIF or WebP, at most 2 MB."))
+
+
+class NotificationPrefsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["notify_email", "notify_sms"]
+        labels = {"notify_email": _("E-mail"), "notify_sms": _("Text message")}
+        help_texts = {
+            "notify_email": _("Send notifications to my e-mail address."),
+            "notify_sms": _("Send notifications to my mobile phone."),
+        }
+
+
+class ApproveForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=User.Role.choices)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=User.Role.choices)
+
+
+class UserFilterForm(forms.Form):
+    STATE_CHOICES = [
+        ("pending", _("Waiting for approval")),
+        ("active", _("Active")),
+        ("inactive", _("Inactive")),
+        ("rejected", _("Rejected")),
+        ("all", _("All")),
+    ]
+    state = forms.ChoiceField(label=_("State"), choices=STATE_CHOICES, required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)

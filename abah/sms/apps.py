@@ -1,0 +1,27 @@
+"""The SMS Center: messages, conversations, encoding, numbers, gateways and the daemon. Knows nothing of grants."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SmsConfig(AppConfig):
+    name = "abah.sms"
+    label = "sms"
+    verbose_name = _("SMS Center")
+
+    def ready(self):
+        from abah.core.nav import MenuItem, register_menu
+        from abah.core.runtime import register_worker
+
+        register_menu(MenuItem("ucp", _("Messages"), "sms:message_list", order=20, icon="chat-left-text"))
+        register_menu(MenuItem("sms", _("Messages"), "sms:message_list", order=10, icon="chat-left-text"))
+        register_menu(MenuItem("sms", _("Unknown senders"), "sms:unknown_senders", order=30, admin_only=True,
+                               icon="person-question"))
+        register_menu(MenuItem("sms", _("SMS Center status"), "sms:status", order=40, admin_only=True,
+                               icon="activity"))
+        from .conf import simulator_active
+
+        if simulator_active():  # the virtual phones exist only while the simulator is the gateway
+            register_menu(MenuItem("sms", _("Virtual phones"), "sms:simulator_phones", order=50, admin_only=True,
+                                   icon="phone"))
+        register_worker("smsd", ["smsd"])

@@ -1,0 +1,85 @@
+"""Base class for SMS gateway backends: open / close / send_messages / poll, like django.core.mail backends."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class OutgoingSMS:
+    """What the worker hands to a backend: our message id (the client reference), number and text."""
+
+    id: int
+    number: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The gateway's answer for one message: accepted with one id per segment, or refused.
+
+    A refusal is ``temporary`` (throttled, link down: the worker retries with backoff) or permanent.
+    """
+
+    id: int
+    accepted: bool
+    part_ids: list[str] = field(default_factory=list)
+    error_code: str = ""
+    error_reason: str = ""
+    temporary: bool = False
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    gateway_message_id: str
+    delivered: bool
+    error_code: str = ""
+    error_reason: str = ""
+
+
+@dataclass(frozen=True)
+class InboundSMS:
+    number: str
+    text: str
+    gateway_message_id: str
+    received_at: datetime | None = None
+
+
+class BaseSmsBackend:
+    """Subclasses implement send_messages and poll; open/close hold a connection where there is one."""
+
+    def __init__(self, name: str = "default", fail_silently: bool = False, **options):
+        self.name = name
+        self.fail_silently = fail_silently
+        self.options = options
+
+    def open(self):
+        return False
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        try:
+            self.open()
+        except Exception:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        self.close()
+
+    def send_messages(self, messages: list[OutgoingSMS]) -> list[SendResult]:
+        """Submit a batch; return one SendResult per message, in any order."""
+        raise NotImplementedError("subclasses of BaseSmsBackend must override send_messages()")
+
+    def poll(self, limit: int = 1000) -> tuple[list[DeliveryReport], list[InboundSMS]]:
+        """Delivery reports and inbound messages that have arrived since the last poll."""
+        return [], []
+
+    def acknowledge(self, reports: list[DeliveryReport], inbound: list[InboundSMS]) -> None:
+        """Called once the reports and inbound messages are committed to our database."""
+
+    def status(self) -> tuple[bool, str]:
+        """(connected, detail) for the status page."""
+        return True, ""

@@ -1,0 +1,78 @@
+"""SMS Center settings with their defaults (config/settings.py may override any of them)."""
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import time
+
+from django.conf import settings
+
+DEFAULT_GATEWAYS = {
+    "default": {
+        "BACKEND": "abah.sms.backends.simulator.SimulatorBackend",
+        "OPTIONS": {
+            # Delivery reports arrive after a random delay in this range (seconds), like a real SMSC.
+            "dlr_delay": [0.5, 2.0],
+            # Numbers ending in these digits, or listed exactly, "exist" but never receive: the DLR fails.
+            "dead_suffixes": ["0000"],
+            "dead_numbers": [],
+            # Accept at most this many submits per second (0: no limit); the rest get a temporary error.
+            "throttle_per_second": 0,
+            # Artificial latency per submitted batch (seconds), to simulate a slow link.
+            "submit_delay": 0,
+        },
+    }
+}
+
+
+def gateways() -> dict:
+    """The configured gateways; SMS_GATEWAY_BACKEND / SMS_GATEWAY_OPTIONS (JSON) override "default"."""
+    configured = getattr(settings, "SMS_GATEWAYS", None) or DEFAULT_GATEWAYS
+    result = {name: {"BACKEND": cfg["BACKEND"], "OPTIONS": dict(cfg.get("OPTIONS", {}))} for name, cfg in configured.items()}
+    backend = os.environ.get("SMS_GATEWAY_BACKEND", "").strip()
+    if backend:
+        if "." not in backend:  # short names: simulator, locmem
+            backend = {
+                "simulator": "abah.sms.backends.simulator.SimulatorBackend",
+                "locmem": "abah.sms.backends.locmem.LocmemBackend",
+            }.get(backend, backend)
+        if backend != result["default"]["BACKEND"]:
+            result["default"] = {"BACKEND": backend, "OPTIONS": {}}
+    extra = os.environ.get("SMS_GATEWAY_OPTIONS", "").strip()
+    if extra:
+        result["default"]["OPTIONS"].update(json.loads(extra))
+    return result
+
+
+def gateway_config(name: str = "default") -> dict:
+    return gateways()[name]
+
+
+def simulator_active() -> bool:
+    return gateway_config()["BACKEND"].endswith("simulator.SimulatorBackend")
+
+
+@dataclass(frozen=True)
+class SendWindow:
+    start: time
+    end: time
+    exempt_kinds: frozenset
+
+    def allows(self, local_time: time) -> bool:
+        return self.start <= local_time < self.end
+
+
+def send_window() -> SendWindow:
+    """Non-urgent kinds are sent only inside this window (WIB); codes and typed messages go any time."""
+    start, end = getattr(settings, "SMS_SEND_WINDOW", ("08:00", "20:00"))
+    exempt = getattr(settings, "SMS_SEND_WINDOW_EXEMPT_KINDS", ("code", "manual"))
+    return SendWindow(time.fromisoformat(start), time.fromisoformat(end), frozenset(exempt))
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "SMS_MAX_ATTEMPTS", 8))
+
+
+def retry_backoff() -> tuple[float, float]:
+    """(first delay, cap) in seconds for temporary failures: first, 2×first, 4×first … up to cap."""
+    return tuple(getattr(settings, "SMS_RETRY_BACKOFF", (30.0, 3600.0)))

@@ -1,0 +1,296 @@
+"""The SMS daemon: claims due messages in batches under a lease, sends them, records results and reports.
+
+Any number of daemons on any number of machines share one queue. On PostgreSQL the claim is
+``SELECT … FOR UPDATE SKIP LOCKED``; on SQLite the IMMEDIATE transaction mode serialises writers.
+A daemon that dies leaves its claimed rows in SENDING; once their lease expires any daemon puts them
+back in the queue (the attempt is counted: the gateway may have accepted them, which is the one case
+where a duplicate is possible — every delivery protocol has it).
+"""
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from abah.core.formatting import WIB
+
+from . import conf, services
+from .backends import get_backend
+from .backends.base import OutgoingSMS, SendResult
+from .dbutil import db_datetime, insert_rows
+from .models import Message, MessagePart, UnmatchedReport, WorkerHeartbeat
+
+log = logging.getLogger("abah.sms.daemon")
+
+HEARTBEAT_SECONDS = 2.0
+RECOVERY_SECONDS = 1.0
+
+
+class RateLimiter:
+    """Token bucket: at most ``rate`` messages per second per gateway in this process (0: unlimited)."""
+
+    def __init__(self, rate: float):
+        self.rate = float(rate or 0)
+        self.tokens = self.rate
+        self.stamp = time.monotonic()
+
+    def take(self, wanted: int) -> int:
+        if not self.rate:
+            return wanted
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        granted = min(wanted, int(self.tokens))
+        self.tokens -= granted
+        return granted
+
+
+class Daemon:
+    def __init__(self, *, gateway: str = "default", batch_size: int = 500, lease_seconds: float = 60.0,
+                 interval: float = 0.5, worker_id: str = "", stdout=None):
+        self.gateway = gateway
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.interval = interval
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.stdout = stdout
+        self.running = True
+        self.backend = get_backend(gateway)
+        self.limiter = RateLimiter(self.backend.options.get("rate_limit", 0))
+        self.started_at = timezone.now()
+        self.sent_total = 0
+        self.gateway_ok, self.gateway_error = True, ""
+        self._last_heartbeat = 0.0
+        self._last_recovery = 0.0
+        self._last_unmatched = 0.0
+        self._signals = 0
+
+    # ------------------------------------------------------------ lifecycle
+
+    def shutdown(self, signum, frame):
+        self._signals += 1
+        if self._signals > 1:
+            raise SystemExit(1)  # a second Ctrl-C: stop now, the lease will bring the batch back
+        log.info("stopping after the current batch (signal %s)", signum)
+        self.running = False
+
+    def run(self, *, once: bool = False, exit_when_idle: bool = False, max_seconds: float | None = None) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self.shutdown)
+        deadline = time.monotonic() + max_seconds if max_seconds else None
+        idle_rounds = 0
+        self.backend.open()
+        try:
+            while self.running:
+                if not connection.in_atomic_block:  # a caller's transaction (tests) must keep its connection
+                    close_old_connections()
+                done = self.tick(drain=once)
+                if once:
+                    break
+                if deadline and time.monotonic() > deadline:
+                    break
+                if done:
+                    idle_rounds = 0
+                    continue
+                if exit_when_idle:
+                    busy = Message.objects.filter(status__in=[Message.Status.QUEUED, Message.Status.SENDING]).exists()
+                    idle_rounds = 0 if busy else idle_rounds + 1
+                    if idle_rounds >= 2:
+                        break
+                self._sleep(self.interval)
+        finally:
+            self.backend.close()
+            self.heartbeat(state="stopped", force=True)
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while self.running and time.monotonic() < end:
+            time.sleep(min(0.1, end - time.monotonic()))
+
+    def tick(self, *, drain: bool = False) -> int:
+        """One round: recover dead leases, send due batches, apply reports. Returns how much was done."""
+        done = self.recover_leases()
+        # Bounded: a few batches, then reports, so a long queue never starves delivery reports.
+        for _ in range(1000 if drain else 8):
+            claimed = self.claim()
+            if not claimed:
+                break
+            self.send(claimed)
+            done += len(claimed)
+            done += self.poll()
+            if not self.running:
+                break
+        for _ in range(1000 if drain else 4):
+            polled = self.poll()
+            done += polled
+            if not polled:
+                break
+        self.heartbeat()
+        return done
+
+    # ------------------------------------------------------------ the queue
+
+    def recover_leases(self, *, force: bool = False) -> int:
+        now_mono = time.monotonic()
+        if not force and now_mono - self._last_recovery < RECOVERY_SECONDS:
+            return 0
+        self._last_recovery = now_mono
+        now = timezone.now()
+        expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
+        with transaction.atomic():
+            failed = expired.filter(attempts__gte=conf.max_attempts()).update(
+                status=Message.Status.FAILED, failed_at=now, lease_until=None, worker="",
+                error_code="attempts", error_reason="Too many attempts",
+            )
+            requeued = expired.update(
+                status=Message.Status.QUEUED, lease_until=None, worker="", next_attempt_at=now,
+                error_code="lease_expired", error_reason="The worker stopped before recording the result",
+            )
+        if requeued or failed:
+            log.warning("recovered %d expired lease(s), %d out of attempts", requeued, failed)
+        return requeued + failed
+
+    def _due(self, now):
+        due = Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
+        window = conf.send_window()
+        if not window.allows(timezone.localtime(now, WIB).time()):
+            due = due.filter(kind__in=window.exempt_kinds)
+        return due
+
+    def claim(self) -> list[tuple]:
+        """Take up to batch_size due messages under a lease; (id, number, text, attempts) each."""
+        wanted = self.limiter.take(self.batch_size)
+        if not wanted:
+            return []
+        now = timezone.now()
+        skip = {"skip_locked": True} if connection.features.has_select_for_update_skip_locked else {}
+        with transaction.atomic():
+            rows = list(
+                self._due(now)
+                .order_by("-priority", "next_attempt_at", "id")  # matches the partial index sms_msg_claim
+                .select_for_update(**skip)
+                .values_list("id", "number", "text", "attempts")[:wanted]
+            )
+            if rows:
+                Message.objects.filter(id__in=[r[0] for r in rows]).update(
+                    status=Message.Status.SENDING, lease_until=now + self.lease, worker=self.worker_id,
+                    attempts=F("attempts") + 1,
+                )
+        if len(rows) < wanted:
+            self.limiter.tokens += wanted - len(rows) if self.limiter.rate else 0
+        return [(pk, number, text, attempts + 1) for pk, number, text, attempts in rows]
+
+    def send(self, claimed: list[tuple]) -> None:
+        batch = [OutgoingSMS(pk, number, text) for pk, number, text, _attempts in claimed]
+        try:
+            results = self.backend.send_messages(batch)
+            self.gateway_ok, self.gateway_error = True, ""
+        except Exception as error:  # the gateway is down: everything in the batch is retried later
+            log.exception("gateway %s failed on a batch of %d", self.gateway, len(batch))
+            self.gateway_ok, self.gateway_error = False, str(error)[:255]
+            results = [SendResult(m.id, False, error_code="gateway_error", error_reason=str(error)[:255],
+                                  temporary=True) for m in batch]
+        answered = {r.id for r in results}
+        results += [SendResult(m.id, False, error_code="no_answer", error_reason="The gateway gave no answer",
+                               temporary=True) for m in batch if m.id not in answered]
+        self.record(results, {pk: attempts for pk, _n, _t, attempts in claimed})
+
+    def record(self, results: list[SendResult], attempts: dict[int, int]) -> None:
+        now = timezone.now()
+        mine = Message.objects.filter(status=Message.Status.SENDING, worker=self.worker_id)
+        accepted = [r for r in results if r.accepted]
+        changes = []
+        with transaction.atomic():
+            if accepted:
+                stamp = db_datetime(now)
+                insert_rows(
+                    MessagePart,
+                    ["message_id", "seq", "gateway", "gateway_message_id", "status", "error_code", "error_reason",
+                     "updated_at"],
+                    [(r.id, seq, self.gateway, gid, MessagePart.Status.SENT, "", "", stamp)
+                     for r in accepted for seq, gid in enumerate(r.part_ids, start=1)],
+                )
+                ids = [r.id for r in accepted]
+                for start in range(0, len(ids), 900):
+                    mine.filter(id__in=ids[start : start + 900]).update(
+                        status=Message.Status.SENT, sent_at=now, gateway=self.gateway, lease_until=None,
+                        error_code="", error_reason="",
+                    )
+                changes += [(pk, Message.Status.SENDING, Message.Status.SENT) for pk in ids]
+                self.sent_total += len(ids)
+            services.emit_status_changes(changes)
+            changes = []
+            groups: dict[tuple, list[int]] = {}
+            first, cap = conf.retry_backoff()
+            for r in results:
+                if r.accepted:
+                    continue
+                tries = attempts.get(r.id, 1)
+                if r.temporary and tries < conf.max_attempts():
+                    groups.setdefault(("retry", tries, r.error_code, r.error_reason), []).append(r.id)
+                else:
+                    groups.setdefault(("fail", 0, r.error_code, r.error_reason), []).append(r.id)
+            for (what, tries, code, reason), ids in groups.items():
+                if what == "retry":
+                    delay = min(cap, first * (2 ** (tries - 1)))
+                    mine.filter(id__in=ids).update(
+                        status=Message.Status.QUEUED, next_attempt_at=now + timedelta(seconds=delay),
+                        lease_until=None, worker="", error_code=code[:32], error_reason=reason[:255],
+                    )
+                    changes += [(pk, Message.Status.SENDING, Message.Status.QUEUED) for pk in ids]
+                else:
+                    mine.filter(id__in=ids).update(
+                        status=Message.Status.FAILED, failed_at=now, gateway=self.gateway, lease_until=None,
+                        error_code=code[:32], error_reason=reason[:255],
+                    )
+                    changes += [(pk, Message.Status.SENDING, Message.Status.FAILED) for pk in ids]
+            services.emit_status_changes(changes)
+
+    def poll(self) -> int:
+        """Apply the delivery reports and inbound messages the gateway has for us, in one transaction."""
+        with transaction.atomic():
+            reports, inbound = self.backend.poll(limit=self.batch_size * 2)
+            if reports:
+                services.apply_delivery_reports(gateway=self.gateway, reports=reports)
+            if self.unmatched_due():
+                services.retry_unmatched_reports(gateway=self.gateway)
+            for sms in inbound:
+                services.receive_message(number=sms.number, text=sms.text, gateway=self.gateway,
+                                         gateway_message_id=sms.gateway_message_id, received_at=sms.received_at)
+            if reports or inbound:
+                backend = self.backend
+                transaction.on_commit(lambda: backend.acknowledge(reports, inbound))
+        return len(reports) + len(inbound)
+
+    def unmatched_due(self) -> bool:
+        """Kept reports are retried about once a second, not on every poll."""
+        now_mono = time.monotonic()
+        if now_mono - self._last_unmatched < RECOVERY_SECONDS:
+            return False
+        self._last_unmatched = now_mono
+        return UnmatchedReport.objects.filter(gateway=self.gateway).exists()
+
+    def heartbeat(self, *, state: str = "running", force: bool = False) -> None:
+        now_mono = time.monotonic()
+        if not force and now_mono - self._last_heartbeat < HEARTBEAT_SECONDS:
+            return
+        self._last_heartbeat = now_mono
+        ok, detail = self.backend.status()
+        WorkerHeartbeat.objects.update_or_create(
+            worker=self.worker_id,
+            defaults={
+                "gateway": self.gateway, "hostname": socket.gethostname()[:255], "pid": os.getpid(),
+                "started_at": self.started_at, "seen_at": timezone.now(), "state": state,
+                "gateway_ok": ok and self.gateway_ok, "gateway_error": self.gateway_error or ("" if ok else detail),
+                "sent": self.sent_total,
+            },
+        )

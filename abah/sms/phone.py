@@ -1,0 +1,109 @@
+"""Phone numbers for SMS, on phonenumbers: parse, validate mobile-only, E.164, masking for display."""
+
+from dataclasses import dataclass
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from phonenumbers import PhoneNumberType
+
+DEFAULT_REGION = "ID"
+MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_ALLOWED_CHARS = set("0123456789+-. ()/")
+
+
+@dataclass(frozen=True)
+class Country:
+    region: str
+    code: int
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (+{self.code})"
+
+
+def countries(language: str = "id") -> list[Country]:
+    """Every region phonenumbers knows, Indonesia (+62) first, then by name in the given language."""
+    from phonenumbers import geocoder
+
+    lang = "id" if language.startswith("id") else "en"
+    result = []
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        code = phonenumbers.country_code_for_region(region)
+        name = geocoder._region_display_name(region, lang) or region  # phonenumbers' own region names
+        result.append(Country(region, code, name))
+    result.sort(key=lambda c: (c.region != DEFAULT_REGION, c.name))
+    return result
+
+
+def country_choices(language: str = "id") -> list[tuple[str, str]]:
+    return [(c.region, c.label) for c in countries(language)]
+
+
+def parse_mobile(raw: str, region: str = DEFAULT_REGION) -> str:
+    """Return the E.164 form of exactly one valid mobile number, or raise a translated ValidationError.
+
+    Accepts 08…, +62…, 62… and 8… for Indonesia; refuses letters, several numbers and landlines.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError(_("Enter a mobile phone number."), code="empty")
+    if any(ch.isalpha() for ch in text):
+        raise ValidationError(_("A phone number may not contain letters."), code="letters")
+    if any(sep in text for sep in (",", ";", "\n")) or len(text.replace(" ", "")) > 20 or text.count("+") > 1:
+        raise ValidationError(_("Enter exactly one mobile phone number."), code="several")
+    if not set(text) <= _ALLOWED_CHARS:
+        raise ValidationError(_("The phone number contains characters that are not allowed."), code="chars")
+    region = (region or DEFAULT_REGION).upper()
+    digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")
+    if region == "ID" and digits.startswith("8"):
+        digits = "0" + digits
+    elif region == "ID" and digits.startswith("62") and not digits.startswith("+"):
+        digits = "+" + digits
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(_("This is not a valid phone number."), code="invalid") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("This is not a valid phone number."), code="invalid")
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise ValidationError(
+            _("This is not a mobile number (a landline cannot receive SMS)."), code="not_mobile"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_valid_mobile(raw: str, region: str = DEFAULT_REGION) -> bool:
+    try:
+        parse_mobile(raw, region)
+    except ValidationError:
+        return False
+    return True
+
+
+def mask(e164: str) -> str:
+    """+628123090095 → +62*****0095 (country code and the last four digits stay visible)."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+        prefix = f"+{number.country_code}"
+    except phonenumbers.NumberParseException:
+        prefix = e164[:3]
+    return f"{prefix}*****{e164[-4:]}"
+
+
+def national(e164: str) -> str:
+    """+628123090095 → 0812-3090-095 style national display."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def region_of(e164: str) -> str:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or DEFAULT_REGION
+    except phonenumbers.NumberParseException:
+        return DEFAULT_REGION

@@ -1,0 +1,352 @@
+"""Writes of the SMS Center: queue messages (one or in bulk), receive them, threads, delivery reports."""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import encoding, phone, routing
+from .backends.base import DeliveryReport
+from .models import Conversation, Message, MessagePart, UnmatchedReport
+from .signals import message_received, message_status_changed
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 1530  # ten concatenated GSM-7 segments; longer texts are refused, not truncated
+OUTGOING_KINDS = frozenset(Message.Kind.values) - {Message.Kind.REPLY}
+
+
+def default_priority(kind: str) -> int:
+    return Message.PRIORITY_BY_KIND.get(kind, 50)
+
+
+def _build_message(*, to, text, kind, idempotency_key=None, priority=None, sender=None, conversation=None,
+                   send_after=None, meta=None, now=None) -> Message:
+    """Validate one outgoing message and return it unsaved; bad input raises a translated ValidationError."""
+    number = phone.parse_mobile(to)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(_("The message text is empty."), code="empty_text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValidationError(
+            _("The message is too long (at most %(max)d characters).") % {"max": MAX_TEXT_CHARS}, code="too_long"
+        )
+    if kind not in OUTGOING_KINDS:
+        raise ValidationError(_("Unknown message kind: %(kind)s.") % {"kind": kind}, code="kind")
+    if idempotency_key is not None and not str(idempotency_key).strip():
+        idempotency_key = None
+    analysis = encoding.analyze(text)
+    now = now or timezone.now()
+    return Message(
+        direction=Message.Direction.OUT,
+        number=number,
+        text=text,
+        encoding=analysis.encoding,
+        segments=max(1, analysis.segments),
+        kind=kind,
+        priority=default_priority(kind) if priority is None else int(priority),
+        idempotency_key=idempotency_key,
+        status=Message.Status.QUEUED,
+        conversation=conversation,
+        sender=sender if sender is not None and getattr(sender, "pk", None) else None,
+        meta=meta or {},
+        next_attempt_at=max(send_after, now) if send_after else now,
+        created_at=now,
+        queued_at=now,
+    )
+
+
+@transaction.atomic
+def queue_message(*, to: str, text: str, kind: str, idempotency_key: str | None = None, priority: int | None = None,
+                  sender=None, conversation: Conversation | None = None, send_after: datetime | None = None,
+                  meta: dict | None = None) -> Message:
+    """Queue one outgoing SMS in the caller's transaction; the same idempotency key returns the first message."""
+    message = _build_message(to=to, text=text, kind=kind, idempotency_key=idempotency_key, priority=priority,
+                             sender=sender, conversation=conversation, send_after=send_after, meta=meta)
+    if message.idempotency_key:
+        existing = Message.objects.filter(idempotency_key=message.idempotency_key).first()
+        if existing is not None:
+            return existing
+        try:
+            # A savepoint: a concurrent request with the same key wins the unique index, we return its row.
+            with transaction.atomic():
+                message.save(force_insert=True)
+        except IntegrityError:
+            return Message.objects.get(idempotency_key=message.idempotency_key)
+    else:
+        message.save(force_insert=True)
+    if conversation is not None:
+        Conversation.objects.filter(pk=conversation.pk).update(
+            message_count=F("message_count") + 1, last_message_at=message.created_at
+        )
+    return message
+
+
+@transaction.atomic
+def queue_messages(items: list[dict]) -> list[Message]:
+    """Queue many messages at once (broadcasts): every item is validated first, then bulk inserted.
+
+    Items take queue_message's arguments. A key that exists already (or twice in ``items``) yields the
+    existing message. Returns the messages in the order of ``items``.
+    """
+    now = timezone.now()
+    built: list[Message] = []
+    errors = []
+    for index, item in enumerate(items):
+        try:
+            built.append(_build_message(now=now, **item))
+        except ValidationError as error:
+            errors.append(
+                ValidationError(_("Message %(n)d: %(error)s") % {"n": index + 1, "error": " ".join(error.messages)})
+            )
+    if errors:
+        raise ValidationError(errors)
+    keyed = [m for m in built if m.idempotency_key]
+    unkeyed = [m for m in built if not m.idempotency_key]
+    if unkeyed:
+        Message.objects.bulk_create(unkeyed, batch_size=1000)
+    by_key: dict[str, Message] = {}
+    if keyed:
+        Message.objects.bulk_create(keyed, batch_size=1000, ignore_conflicts=True)
+        keys = list({m.idempotency_key for m in keyed})
+        for start in range(0, len(keys), 900):
+            for message in Message.objects.filter(idempotency_key__in=keys[start : start + 900]):
+                by_key[message.idempotency_key] = message
+    result = [by_key[m.idempotency_key] if m.idempotency_key else m for m in built]
+    conversation_ids = {m.conversation_id for m in result if m.conversation_id}
+    if conversation_ids:
+        recount_conversations(conversation_ids)
+    return result
+
+
+def recount_conversations(conversation_ids: Iterable[int]) -> None:
+    """Recompute the per-thread counters from the messages (an index on (conversation, id) makes it cheap)."""
+    ids = list(conversation_ids)
+    per_thread = Message.objects.filter(conversation=OuterRef("pk")).order_by().values("conversation")
+    for start in range(0, len(ids), 500):
+        Conversation.objects.filter(pk__in=ids[start : start + 500]).update(
+            message_count=Coalesce(Subquery(per_thread.annotate(n=Count("id")).values("n")), 0),
+            inbound_count=Coalesce(
+                Subquery(per_thread.filter(direction=Message.Direction.IN).annotate(n=Count("id")).values("n")), 0
+            ),
+            last_message_at=Subquery(per_thread.annotate(at=Max("created_at")).values("at")),
+        )
+
+
+@transaction.atomic
+def conversation_for(*, party_type: str, party_id, title: str, number: str = "") -> Conversation:
+    """The thread with a party, created on first use; its title and current number follow the caller's."""
+    e164 = phone.parse_mobile(number) if number else ""
+    conversation, created = Conversation.objects.get_or_create(
+        party_type=party_type, party_id=str(party_id), defaults={"title": title[:255], "number": e164}
+    )
+    if not created and (conversation.title != title[:255] or conversation.number != e164):
+        conversation.title = title[:255]
+        conversation.number = e164
+        conversation.save(update_fields=["title", "number", "updated_at"])
+    return conversation
+
+
+@transaction.atomic
+def send_manual(*, conversation: Conversation, text: str, sender) -> Message:
+    """A staff member types a message in the Pesan dialog."""
+    if not conversation.number:
+        raise ValidationError(_("This conversation has no mobile number to send to."), code="no_number")
+    return queue_message(to=conversation.number, text=text, kind=Message.Kind.MANUAL, sender=sender,
+                         conversation=conversation)
+
+
+def _inbound_number(raw: str) -> str:
+    """Gateways hand over numbers in many shapes (62…, +62…, 08…, alphanumeric sender ids): normalise what
+    can be normalised, keep the rest as given."""
+    try:
+        return phone.parse_mobile(raw)
+    except ValidationError:
+        digits = "".join(ch for ch in (raw or "") if ch.isalnum() or ch == "+")
+        return digits[:20] or "?"
+
+
+@transaction.atomic
+def receive_message(*, number: str, text: str, gateway: str = "default", gateway_message_id: str = "",
+                    received_at: datetime | None = None) -> Message:
+    """Store an incoming SMS and route it to its thread (or leave it for the unknown-sender list).
+
+    The same gateway message id twice (a gateway re-delivering after a lost acknowledgement) is stored once.
+    """
+    key = f"in:{gateway}:{gateway_message_id}" if gateway_message_id else None
+    if key:
+        existing = Message.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+    e164 = _inbound_number(number)
+    conversation = routing.route_inbound(e164)
+    text = text or ""
+    analysis = encoding.analyze(text)
+    now = timezone.now()
+    message = Message.objects.create(
+        direction=Message.Direction.IN, number=e164, text=text, encoding=analysis.encoding,
+        segments=max(1, analysis.segments), kind=Message.Kind.REPLY, priority=0, idempotency_key=key,
+        status=Message.Status.RECEIVED, conversation=conversation, gateway=gateway,
+        created_at=received_at or now, delivered_at=received_at or now,
+    )
+    if conversation is not None:
+        Conversation.objects.filter(pk=conversation.pk).update(
+            message_count=F("message_count") + 1, inbound_count=F("inbound_count") + 1, last_message_at=now
+        )
+    transaction.on_commit(
+        lambda: message_received.send(sender=Message, message=message, conversation=conversation)
+    )
+    return message
+
+
+@transaction.atomic
+def attach_number(*, number: str, party: routing.Party) -> Conversation:
+    """Attach every unrouted message from a number to a party's thread (the Admin's unknown-sender list)."""
+    conversation, created = Conversation.objects.get_or_create(
+        party_type=party.party_type, party_id=str(party.party_id),
+        defaults={"title": party.title[:255], "number": party.number or number},
+    )
+    moved = Message.objects.filter(conversation__isnull=True, number=number).update(conversation=conversation)
+    if not moved:
+        raise ValidationError(_("There are no unrouted messages from this number."), code="nothing")
+    recount_conversations([conversation.pk])
+    conversation.refresh_from_db()
+    return conversation
+
+
+@transaction.atomic
+def cancel_messages(*, ids: Iterable[int]) -> int:
+    """Withdraw queued messages (a broadcast stopped before it went out); others are left as they are."""
+    return Message.objects.filter(pk__in=list(ids), status=Message.Status.QUEUED).update(
+        status=Message.Status.CANCELLED, failed_at=timezone.now()
+    )
+
+
+def apply_delivery_reports(*, gateway: str, reports: list, now: datetime | None = None) -> int:
+    """Record delivery reports on their parts, then settle each message: the worst part decides.
+
+    Must run in a transaction (the worker's). Returns the number of messages whose status changed.
+    """
+    if not reports:
+        return 0
+    now = now or timezone.now()
+    # Find the parts first and then update them by primary key: under READ COMMITTED every statement has its
+    # own snapshot, so matching by gateway id twice could see a part the first statement did not.
+    all_ids = [r.gateway_message_id for r in reports]
+    parts: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(all_ids), 900):
+        for pk, gid, message_id in MessagePart.objects.filter(
+            gateway=gateway, gateway_message_id__in=all_ids[start : start + 900]
+        ).values_list("id", "gateway_message_id", "message_id"):
+            parts[gid] = (pk, message_id)
+    unmatched = [r for r in reports if r.gateway_message_id not in parts]
+    if unmatched:
+        # The part may still be on its way into our database (another worker between the gateway's answer
+        # and its commit): keep the report and retry, instead of losing it as other gateways do.
+        UnmatchedReport.objects.bulk_create([
+            UnmatchedReport(gateway=gateway, gateway_message_id=r.gateway_message_id, delivered=r.delivered,
+                            error_code=r.error_code[:32], error_reason=r.error_reason[:255], created_at=now)
+            for r in unmatched
+        ])
+    delivered = [parts[r.gateway_message_id][0] for r in reports if r.delivered and r.gateway_message_id in parts]
+    for start in range(0, len(delivered), 900):
+        MessagePart.objects.filter(pk__in=delivered[start : start + 900], status=MessagePart.Status.SENT).update(
+            status=MessagePart.Status.DELIVERED, updated_at=now
+        )
+    # Failures carry their own reason; group them so one UPDATE covers each distinct reason.
+    by_reason: dict[tuple[str, str], list[int]] = {}
+    for r in reports:
+        if not r.delivered and r.gateway_message_id in parts:
+            by_reason.setdefault((r.error_code, r.error_reason), []).append(parts[r.gateway_message_id][0])
+    for (code, reason), pks in by_reason.items():
+        for start in range(0, len(pks), 900):
+            MessagePart.objects.filter(pk__in=pks[start : start + 900]).exclude(status=MessagePart.Status.FAILED).update(
+                status=MessagePart.Status.FAILED, error_code=code[:32], error_reason=reason[:255], updated_at=now
+            )
+    message_ids = {message_id for _pk, message_id in parts.values()}
+    return settle_messages(message_ids, now=now)
+
+
+def retry_unmatched_reports(*, gateway: str, limit: int = 1000, max_age_hours: int = 48) -> int:
+    """Apply kept reports whose parts have appeared since; drop those older than max_age_hours."""
+    from django.db import connection
+
+    now = timezone.now()
+    UnmatchedReport.objects.filter(gateway=gateway, created_at__lt=now - timedelta(hours=max_age_hours)).delete()
+    skip = {"skip_locked": True} if connection.features.has_select_for_update_skip_locked else {}
+    rows = list(UnmatchedReport.objects.select_for_update(**skip).filter(gateway=gateway).order_by("id")[:limit])
+    if not rows:
+        return 0
+    UnmatchedReport.objects.filter(pk__in=[r.pk for r in rows]).delete()
+    reports = [DeliveryReport(r.gateway_message_id, r.delivered, r.error_code, r.error_reason) for r in rows]
+    return apply_delivery_reports(gateway=gateway, reports=reports, now=now)
+
+
+def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) -> int:
+    """Move SENT messages to DELIVERED (every part delivered) or FAILED (any part failed)."""
+    now = now or timezone.now()
+    ids = list(message_ids)
+    changes: list[tuple[int, str, str]] = []
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        # Every part of a message is recorded in the same transaction, so the parts present are all of them.
+        rows = (
+            MessagePart.objects.filter(message_id__in=chunk)
+            .values("message_id")
+            .annotate(
+                total=Count("id"),
+                delivered=Count("id", filter=Q(status=MessagePart.Status.DELIVERED)),
+                failed=Count("id", filter=Q(status=MessagePart.Status.FAILED)),
+            )
+            .order_by()
+        )
+        to_deliver, to_fail = [], []
+        for row in rows:
+            if row["failed"]:
+                to_fail.append(row["message_id"])
+            elif row["delivered"] == row["total"]:
+                to_deliver.append(row["message_id"])
+        if to_deliver:
+            Message.objects.filter(pk__in=to_deliver, status=Message.Status.SENT).update(
+                status=Message.Status.DELIVERED, delivered_at=now
+            )
+            changes += [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in to_deliver]
+        if to_fail:
+            # The first failed part's reason becomes the message's reason.
+            reasons = {}
+            for part in (
+                MessagePart.objects.filter(message_id__in=to_fail, status=MessagePart.Status.FAILED)
+                .order_by("message_id", "seq")
+                .values("message_id", "error_code", "error_reason")
+            ):
+                reasons.setdefault(part["message_id"], (part["error_code"], part["error_reason"]))
+            by_reason: dict[tuple[str, str], list[int]] = {}
+            for pk in to_fail:
+                by_reason.setdefault(reasons.get(pk, ("", "")), []).append(pk)
+            for (code, reason), pks in by_reason.items():
+                Message.objects.filter(pk__in=pks, status=Message.Status.SENT).update(
+                    status=Message.Status.FAILED, failed_at=now, error_code=code, error_reason=reason
+                )
+            changes += [(pk, Message.Status.SENT, Message.Status.FAILED) for pk in to_fail]
+    emit_status_changes(changes)
+    return len(changes)
+
+
+def emit_status_changes(changes: list[tuple[int, str, str]]) -> None:
+    """Send message_status_changed after commit, only when someone listens (the worker's hot path)."""
+    if not changes or not message_status_changed.has_listeners(Message):
+        return
+
+    def send():
+        messages = Message.objects.in_bulk([pk for pk, _old, _new in changes])
+        for pk, old, new in changes:
+            if pk in messages:
+                message_status_changed.send(sender=Message, message=messages[pk], old_status=old, new_status=new)
+
+    transaction.on_commit(send)

@@ -1,0 +1,316 @@
+"""Views of the SMS Center: UCP > Pesan, the Pesan dialog, unknown senders, virtual phones, status page."""
+
+from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages as flash
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Max, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from abah.core.access import admin_required, staff_required
+from abah.core.formatting import WIB
+
+from . import conf, phone, routing, services
+from .models import Conversation, Message, SimulatorDelivery, SimulatorInbound, WorkerHeartbeat
+
+PAGE_SIZE = 50
+THREAD_LIMIT = 300
+CAPPED_COUNT = 1000
+
+
+# ---------------------------------------------------------------- UCP > Pesan
+
+
+def _filtered_messages(params):
+    """The list's queryset and whether any filter is active; every filter uses an index or the id order."""
+    qs = Message.objects.all()
+    active = False
+    direction = params.get("direction", "")
+    if direction in Message.Direction.values:
+        qs, active = qs.filter(direction=direction), True
+    status = params.get("status", "")
+    if status in Message.Status.values:
+        qs, active = qs.filter(status=status), True
+    kind = params.get("kind", "")
+    if kind in Message.Kind.values:
+        qs, active = qs.filter(kind=kind), True
+    gateway = params.get("gateway", "")
+    if gateway:
+        qs, active = qs.filter(gateway=gateway), True
+    start, end = parse_date(params.get("from") or "") if params.get("from") else None, None
+    if params.get("to"):
+        end = parse_date(params.get("to") or "")
+    if start:
+        qs, active = qs.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=WIB)), True
+    if end:
+        qs, active = qs.filter(created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=WIB)), True
+    query = (params.get("q") or "").strip()
+    if query:
+        active = True
+        digits = "".join(ch for ch in query if ch.isdigit())
+        number_match = Q()
+        if len(digits) >= 6 and len(digits) >= len(query.replace(" ", "").replace("-", "").replace("+", "")):
+            try:
+                number_match = Q(number=phone.parse_mobile(query))
+            except ValidationError:
+                number_match = Q(number__contains=digits.lstrip("0"))
+        qs = qs.filter(Q(text__icontains=query) | Q(conversation__title__icontains=query) | number_match)
+    return qs, active
+
+
+@staff_required
+def message_list(request):
+    """UCP > Pesan: every message, newest first, with keyset pagination (no OFFSET over a million rows)."""
+    qs, filtered = _filtered_messages(request.GET)
+    before = request.GET.get("before", "")
+    page_qs = qs.filter(pk__lt=int(before)) if before.isdigit() else qs
+    rows = list(page_qs.select_related("conversation", "sender").order_by("-id")[: PAGE_SIZE + 1])
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    if filtered:
+        # Counting every match of a free-text search over a million rows costs a full scan: cap it.
+        total = qs.order_by()[: CAPPED_COUNT + 1].count()
+        capped = total > CAPPED_COUNT
+        total = min(total, CAPPED_COUNT)
+    else:
+        total, capped = Message.objects.count(), False
+    # Per-thread counts: threads keep counters; unrouted numbers are counted for this page only.
+    loose = {m.number for m in rows if m.conversation_id is None}
+    loose_counts = dict(
+        Message.objects.filter(conversation__isnull=True, number__in=loose)
+        .values_list("number").annotate(n=Count("id")).order_by()
+    ) if loose else {}
+    for message in rows:
+        message.thread_count = message.conversation.message_count if message.conversation_id else loose_counts.get(
+            message.number, 1)
+    context = {
+        "rows": rows,
+        "total": total,
+        "capped": capped,
+        "filtered": filtered,
+        "next_before": rows[-1].pk if has_more and rows else None,
+        "directions": Message.Direction.choices,
+        "statuses": Message.Status.choices,
+        "kinds": Message.Kind.choices,
+        "gateways": list(conf.gateways()),
+        "params": request.GET,
+    }
+    template = "sms/message_list.html#rows" if request.htmx and request.GET.get("partial") == "rows" else "sms/message_list.html"
+    return render(request, template, context)
+
+
+# ---------------------------------------------------------------- the Pesan dialog
+
+
+def _thread_context(conversation):
+    # The newest THREAD_LIMIT messages (index sms_msg_thread), shown oldest first.
+    newest = list(
+        conversation.messages.select_related("sender").order_by("-id")[: THREAD_LIMIT + 1]
+    )
+    truncated = len(newest) > THREAD_LIMIT
+    thread = list(reversed(newest[:THREAD_LIMIT]))
+    pending = any(m.direction == Message.Direction.OUT and m.is_pending for m in thread)
+    return {"conversation": conversation, "thread": thread, "pending": pending, "truncated": truncated,
+            "limit": THREAD_LIMIT}
+
+
+@staff_required
+def conversation_dialog(request, pk):
+    """The Pesan dialog for the shared modal: the thread, oldest to newest, and a compose box."""
+    conversation = get_object_or_404(Conversation, pk=pk)
+    return render(request, "sms/conversation_dialog.html", _thread_context(conversation))
+
+
+@staff_required
+def conversation_thread(request, pk):
+    """The thread alone: the dialog polls it while an outgoing message is pending."""
+    conversation = get_object_or_404(Conversation, pk=pk)
+    return render(request, "sms/conversation_dialog.html#thread", _thread_context(conversation))
+
+
+@staff_required
+@require_POST
+def conversation_send(request, pk):
+    conversation = get_object_or_404(Conversation, pk=pk)
+    error = ""
+    try:
+        services.send_manual(conversation=conversation, text=request.POST.get("text", ""), sender=request.user)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    context = {**_thread_context(conversation), "error": error, "sent": not error}
+    response = render(request, "sms/conversation_dialog.html#send_response", context)
+    if not error:
+        response["HX-Trigger"] = "sms-sent"
+    return response
+
+
+# ---------------------------------------------------------------- unknown senders (Admin)
+
+
+@admin_required
+def unknown_senders(request):
+    """Inbound numbers no thread claims, newest first, with a search to attach each to a party."""
+    numbers = list(
+        Message.objects.filter(conversation__isnull=True, direction=Message.Direction.IN)
+        .values("number")
+        .annotate(count=Count("id"), last_id=Max("id"))
+        .order_by("-last_id")[:100]
+    )
+    last = Message.objects.in_bulk([row["last_id"] for row in numbers])
+    for row in numbers:
+        row["last"] = last.get(row["last_id"])
+    return render(request, "sms/unknown_senders.html", {"numbers": numbers})
+
+
+@admin_required
+def party_search(request):
+    number = request.GET.get("number", "")
+    parties = routing.search_parties(request.GET.get("q", ""))
+    return render(request, "sms/unknown_senders.html#parties", {"parties": parties, "number": number,
+                                                               "q": request.GET.get("q", "")})
+
+
+@admin_required
+@require_POST
+def unknown_attach(request):
+    party = routing.Party(
+        request.POST.get("party_type", ""), request.POST.get("party_id", ""), request.POST.get("title", ""),
+        request.POST.get("party_number", ""),
+    )
+    number = request.POST.get("number", "")
+    if not (party.party_type and party.party_id and party.title):
+        flash.error(request, _("Choose a party to attach the number to."))
+        return redirect("sms:unknown_senders")
+    try:
+        conversation = services.attach_number(number=number, party=party)
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+    else:
+        flash.success(request, _("%(number)s is now attached to %(title)s.") % {"number": number,
+                                                                                  "title": conversation.title})
+    return redirect("sms:unknown_senders")
+
+
+# ---------------------------------------------------------------- Telepon Virtual (simulator only)
+
+
+def _require_simulator():
+    if not conf.simulator_active():
+        raise Http404(_("The virtual phones exist only while the simulator is the gateway."))
+
+
+@admin_required
+def simulator_phones(request):
+    """Every number the simulated SMSC delivered to, what it received, and a box to reply as that number."""
+    _require_simulator()
+    phones = list(
+        SimulatorDelivery.objects.values("number").annotate(count=Count("client_ref", distinct=True),
+                                                            last=Max("accepted_at"))
+        .order_by("-last")[:200]
+    )
+    selected = request.GET.get("number", "") or (phones[0]["number"] if phones else "")
+    received = []
+    if selected:
+        parts = list(
+            SimulatorDelivery.objects.filter(number=selected).order_by("-id")
+            .values("client_ref", "seq", "text", "accepted_at", "delivered", "error_reason")[:600]
+        )
+        by_ref: dict[str, dict] = {}
+        for part in reversed(parts):
+            item = by_ref.setdefault(part["client_ref"], {"parts": {}, "at": part["accepted_at"],
+                                                          "delivered": part["delivered"],
+                                                          "reason": part["error_reason"]})
+            item["parts"][part["seq"]] = part["text"]
+        for item in by_ref.values():
+            item["text"] = "".join(item["parts"][seq] for seq in sorted(item["parts"]))
+            item["direction"] = "in"
+            received.append(item)
+        for reply in SimulatorInbound.objects.filter(number=selected).order_by("-id")[:200]:
+            received.append({"text": reply.text, "at": reply.created_at, "direction": "out",
+                             "picked_up": reply.picked_up})
+        received.sort(key=lambda item: item["at"])
+    return render(request, "sms/simulator_phones.html", {"phones": phones, "selected": selected,
+                                                         "received": received})
+
+
+@admin_required
+@require_POST
+def simulator_reply(request):
+    _require_simulator()
+    from .backends.simulator import phone_reply
+
+    number = request.POST.get("number", "")
+    text = (request.POST.get("text") or "").strip()
+    try:
+        e164 = phone.parse_mobile(number)
+        if not text:
+            raise ValidationError(_("The message text is empty."))
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+    else:
+        phone_reply(number=e164, text=text)
+        flash.success(request, _("Reply sent from %(number)s; it arrives like a real SMS.") % {"number": e164})
+    return redirect(f"{reverse('sms:simulator_phones')}?{urlencode({'number': number})}")
+
+
+# ---------------------------------------------------------------- SMS Center status (Admin)
+
+
+def _status_context():
+    now = timezone.now()
+    today = datetime.combine(timezone.localtime(now, WIB).date(), time.min, tzinfo=WIB)
+    today_qs = Message.objects.filter(created_at__gte=today, direction=Message.Direction.OUT)
+    counts = today_qs.aggregate(
+        queued=Count("id"),
+        sent=Count("id", filter=Q(sent_at__isnull=False)),
+        delivered=Count("id", filter=Q(status=Message.Status.DELIVERED)),
+        failed=Count("id", filter=Q(status=Message.Status.FAILED)),
+    )
+    received_today = Message.objects.filter(created_at__gte=today, direction=Message.Direction.IN).count()
+    depth = list(
+        Message.objects.filter(status=Message.Status.QUEUED).values("priority").annotate(n=Count("id"))
+        .order_by("-priority")
+    )
+    due = Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now).count()
+    sending = Message.objects.filter(status=Message.Status.SENDING).count()
+    hours = {h: {"sent": 0, "delivered": 0, "failed": 0} for h in range(24)}
+    for row in today_qs.filter(sent_at__isnull=False).values_list("sent_at", "status"):
+        bucket = hours[timezone.localtime(row[0], WIB).hour]
+        bucket["sent"] += 1
+        if row[1] == Message.Status.DELIVERED:
+            bucket["delivered"] += 1
+        elif row[1] == Message.Status.FAILED:
+            bucket["failed"] += 1
+    minute_ago = now - timedelta(seconds=60)
+    throughput = Message.objects.filter(sent_at__gte=minute_ago).count() / 60
+    workers = list(WorkerHeartbeat.objects.filter(seen_at__gte=now - timedelta(days=1)).order_by("-seen_at"))
+    for worker in workers:
+        worker.alive = worker.state == "running" and worker.seen_at >= now - timedelta(seconds=15)
+    errors = list(
+        Message.objects.filter(status=Message.Status.FAILED).select_related("conversation").order_by("-id")[:10]
+    )
+    gateway = conf.gateway_config()
+    return {
+        "counts": counts, "received_today": received_today, "depth": depth, "due": due, "sending": sending,
+        "chart": {
+            "labels": [f"{h:02d}" for h in range(24)],
+            "sent": [hours[h]["sent"] for h in range(24)],
+            "delivered": [hours[h]["delivered"] for h in range(24)],
+            "failed": [hours[h]["failed"] for h in range(24)],
+        },
+        "throughput": throughput, "workers": workers, "alive": any(w.alive for w in workers), "errors": errors,
+        "gateway_backend": gateway["BACKEND"].rsplit(".", 1)[-1], "now": now,
+    }
+
+
+@admin_required
+def status(request):
+    template = "sms/status.html#live" if request.htmx else "sms/status.html"
+    return render(request, template, _status_context())

@@ -1,0 +1,170 @@
+"""Search page server time at 100,000 grants, on SQLite and PostgreSQL.
+
+`python -m bench search [--size=100000] [--requests=200] [--engine=sqlite|postgres]`
+
+For each engine a child process gets its own throwaway database (a temporary SQLite file; a fresh
+PostgreSQL database on 127.0.0.1:5432, user postgres, dropped afterwards), migrates it, seeds the grants
+in bulk (abah.grants.demo.generate), then requests /hibah/cari/ through Django's test Client for kode,
+DPA and name queries and prints the median and p95 server time per query type, with PASS/FAIL against
+the 100 ms target for p95.
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_MS = 100.0
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+NAME_QUERIES = ["nurul huda", "sukorejo", "lptq", "masjid jami", "darul ulum", "pondok pesantren al-hikmah",
+                "gereja", "kelompok tani sumber rejeki", "kota malang", "bina insani"]
+
+
+def _option(argv, name, default):
+    for arg in argv:
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def p95(values):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+# ---------------------------------------------------------------- child: one engine
+
+
+def child(size: int, requests: int) -> dict:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    import random
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from abah.accounts.models import User
+    from abah.grants.demo import generate
+    from abah.grants.models import Grant
+
+    started = time.monotonic()
+    call_command("migrate", verbosity=0)
+    user = User.objects.create_user("benchpetugas", email="bench@example.test", password="x", first_name="Bench",
+                                    role="petugas", approved_at=timezone.now(), phone="+6281230900088",
+                                    phone_verified_at=timezone.now())
+    generate(size, petugas=[user], notes=False, batch=5000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    seeded = time.monotonic() - started
+    # Measure like production: no SQL logging, no template debug information (settings were read with DEBUG=1
+    # only so that the process starts without a secret key and a static-files manifest).
+    settings.DEBUG = False
+
+    rng = random.Random(7)
+    ids = list(Grant.objects.order_by("?").values_list("kode", "dpa_number")[:requests * 2])
+    codes = [k for k, _d in ids][:requests]
+    dpas = [d for _k, d in ids if d][:requests]
+    names = [rng.choice(NAME_QUERIES) for _ in range(requests)]
+
+    client = Client()
+    client.force_login(user)
+    client.get("/hibah/cari/", {"q": "warm-up"})
+    results = {}
+    for kind, queries, expected in (("code", codes, 302), ("dpa", dpas, 200), ("name", names, 200)):
+        times = []
+        for q in queries:
+            t0 = time.perf_counter()
+            response = client.get("/hibah/cari/", {"q": q})
+            times.append((time.perf_counter() - t0) * 1000)
+            if response.status_code != expected:
+                raise SystemExit(f"{kind} query {q!r}: HTTP {response.status_code}")
+        results[kind] = {"n": len(times), "median": statistics.median(times), "p95": p95(times)}
+    return {"seconds_to_seed": seeded, "grants": Grant.objects.count(), "results": results}
+
+
+# ---------------------------------------------------------------- parent: one subprocess per engine
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **PG) as conn:
+        conn.execute(sql)
+
+
+def _run_engine(engine: str, size: int, requests: int) -> dict | None:
+    env = {**os.environ, "DEBUG": "1", "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "AXES_ENABLED": "0",
+           "LOG_LEVEL": "WARNING"}
+    tmp = tempfile.mkdtemp(prefix="abah-bench-")
+    dbname = f"abah_bench_search_{os.getpid()}"
+    try:
+        if engine == "sqlite":
+            env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+        else:
+            try:
+                _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}"')
+                _pg_admin(f'CREATE DATABASE "{dbname}"')
+            except Exception as error:  # noqa: BLE001 - report and skip the engine
+                print(f"  postgres: not available ({error})")
+                return None
+            env["DATABASE_URL"] = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{dbname}"
+        out = Path(tmp) / "result.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.search", "--child", f"--size={size}", f"--requests={requests}",
+             f"--out={out}"], cwd=ROOT, env=env, timeout=3600, check=False)
+        if proc.returncode != 0 or not out.exists():
+            print(f"  {engine}: child failed (exit {proc.returncode})")
+            return {"failed": True}
+        return json.loads(out.read_text())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if engine == "postgres":
+            try:
+                _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            except Exception:  # noqa: BLE001, S110
+                pass
+
+
+def run(argv) -> int:
+    size = int(_option(argv, "size", "100000"))
+    requests = int(_option(argv, "requests", "200"))
+    engines = [_option(argv, "engine", "")] if _option(argv, "engine", "") else ["sqlite", "postgres"]
+    failures = 0
+    for engine in engines:
+        print(f"-- {engine}: seeding {size} grants, {requests} requests per query type", flush=True)
+        data = _run_engine(engine, size, requests)
+        if data is None:
+            continue
+        if data.get("failed"):
+            failures += 1
+            continue
+        print(f"   seeded {data['grants']} grants in {data['seconds_to_seed']:.1f} s")
+        for kind, r in data["results"].items():
+            verdict = "PASS" if r["p95"] < TARGET_MS else "FAIL"
+            failures += verdict == "FAIL"
+            print(f"   {engine:8} {kind:5} n={r['n']:4}  median {r['median']:7.2f} ms  p95 {r['p95']:7.2f} ms  "
+                  f"{verdict} (p95 < {TARGET_MS:.0f} ms)", flush=True)
+    return 1 if failures else 0
+
+
+def main(argv) -> int:
+    if "--child" in argv:
+        result = child(int(_option(argv, "size", "100000")), int(_option(argv, "requests", "200")))
+        Path(_option(argv, "out", "result.json")).write_text(json.dumps(result))
+        return 0
+    return run(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

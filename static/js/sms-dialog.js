@@ -1,0 +1,33 @@
+// ABAH SMS Center: the Pesan dialog. Loads the SMS counter and the dialog styles once, keeps the thread
+// scrolled to the newest message when it opens and after sending.
+(function (document) {
+  "use strict";
+  var me = document.currentScript;
+  if (me && !window.AbahSms && !document.querySelector("script[data-sms-counter-loaded]")) {
+    var counter = document.createElement("script");
+    counter.src = me.getAttribute("data-counter");
+    counter.setAttribute("data-sms-counter-loaded", "1");
+    document.head.appendChild(counter);
+  }
+  if (me && !document.querySelector("link[data-sms-css]")) {
+    var css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = me.getAttribute("data-css");
+    css.setAttribute("data-sms-css", "1");
+    document.head.appendChild(css);
+  }
+  if (window.AbahSmsDialog) { window.AbahSmsDialog.scroll(); return; }
+
+  function scroll() {
+    var body = document.getElementById("sms-thread-body");
+    if (body) { body.scrollTop = body.scrollHeight; }
+  }
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "abah-modal-content") { scroll(); }
+  });
+  document.body.addEventListener("sms-sent", function () { window.setTimeout(scroll, 0); });
+  document.getElementById("abah-modal") && document.getElementById("abah-modal").addEventListener("shown.bs.modal", scroll);
+  window.AbahSmsDialog = { scroll: scroll };
+  scroll();
+})(document);

@@ -1,0 +1,146 @@
+"""Shared fixtures: users of each role, a logged-in client, and Playwright on Debian's Chromium."""
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+
+from tests import components
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by tests are still
+# synchronous, so Django's async-safety guard must not refuse them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "Rahasia-Kuat-2026"
+
+
+@pytest.fixture(autouse=True)
+def _settings_for_tests(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.AXES_ENABLED = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+_phone_serial = itertools.count(1)
+
+
+def synthetic_phone() -> str:
+    """A unique, valid Indonesian mobile number for test users (+62 813 ...)."""
+    return f"+62813{os.getpid() % 1000:03d}{next(_phone_serial):05d}"
+
+
+def make_user(username, *, role="petugas", active=True, **extra):
+    """A user; approved users get a verified phone by default (pass phone="" to get one without)."""
+    from django.utils import timezone
+
+    from abah.accounts.models import User
+
+    if role and "phone" not in extra:
+        extra["phone"] = synthetic_phone()
+        extra.setdefault("phone_verified_at", timezone.now())
+
+    defaults = {
+        "email": f"{username}@example.test",
+        "first_name": username.capitalize(),
+        "last_name": "Test",
+        "role": role,
+        "is_active": active,
+        "approved_at": timezone.now() if role else None,
+    }
+    defaults.update(extra)
+    user = User(username=username, **defaults)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("adminuser", role="admin", phone="+6281230900011", phone_verified_at=_now())
+
+
+@pytest.fixture
+def petugas(db):
+    return make_user("petugasa", role="petugas", phone="+6281230900012", phone_verified_at=_now())
+
+
+@pytest.fixture
+def petugas2(db):
+    return make_user("petugasb", role="petugas", phone="+6281230900013", phone_verified_at=_now())
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def petugas_client(client, petugas):
+    client.force_login(petugas)
+    return client
+
+
+# ---------------------------------------------------------------- browser
+
+
+def _require(probe):
+    ok, detail = probe()
+    if not ok:
+        if os.environ.get("ABAH_REQUIRE_ALL") == "1":
+            pytest.fail(f"required component missing: {detail}")
+        pytest.skip(f"MISSING COMPONENT: {detail}")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    _require(components.chromium_available)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=components.CHROMIUM,
+            args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="id-ID", timezone_id="Asia/Jakarta")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.base_url = live_server.url
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def browser_login(page, username, password=PASSWORD):
+    page.goto(page.base_url + "/akun/masuk/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+@pytest.fixture
+def require_postgres():
+    _require(components.postgres_available)

@@ -1,0 +1,63 @@
+"""The phone module: parse exactly one mobile number to E.164, refuse the rest with a translated error."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
+
+from abah.sms import phone
+
+
+@pytest.mark.parametrize("raw", ["081230900095", "+6281230900095", "6281230900095", "81230900095", "0812-3090-0095",
+                                 " 0812 3090 0095 "])
+def test_indonesian_forms_parse_to_e164(raw):
+    assert phone.parse_mobile(raw) == "+6281230900095"
+
+
+def test_other_country():
+    assert phone.parse_mobile("0412 345 678", "AU") == "+61412345678"
+
+
+def test_mask_keeps_country_code_and_last_four():
+    assert phone.mask("+6281230900095") == "+62*****0095"
+    assert phone.mask("") == ""
+
+
+@pytest.mark.parametrize(
+    "raw,code",
+    [
+        ("", "empty"),
+        ("0812abc0095", "letters"),
+        ("081230900095, 081230900096", "several"),
+        ("081230900095;081230900096", "several"),
+        ("+62812+62813", "several"),
+        ("0812#3090", "chars"),
+        ("0313520000", "not_mobile"),  # a Surabaya landline
+        ("0812", "invalid"),
+    ],
+)
+def test_refused_with_code(raw, code):
+    with pytest.raises(ValidationError) as info:
+        phone.parse_mobile(raw)
+    assert info.value.code == code
+
+
+def test_errors_are_translated():
+    with translation.override("id"), pytest.raises(ValidationError) as info:
+        phone.parse_mobile("0812abc")
+    assert info.value.messages == ["Nomor telepon tidak boleh berisi huruf."]
+    with translation.override("id"), pytest.raises(ValidationError) as info:
+        phone.parse_mobile("0313520000")
+    assert "telepon rumah" in info.value.messages[0] or "bukan nomor ponsel" in info.value.messages[0]
+
+
+def test_national_and_region():
+    assert phone.national("+6281230900095").replace(" ", "").replace("-", "") == "081230900095"
+    assert phone.region_of("+6281230900095") == "ID"
+    assert phone.is_valid_mobile("081230900095")
+    assert not phone.is_valid_mobile("hello")
+
+
+def test_country_choices_start_with_indonesia():
+    choices = phone.country_choices("id")
+    assert choices[0] == ("ID", "Indonesia (+62)")
+    assert len(choices) > 200

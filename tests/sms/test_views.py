@@ -1,0 +1,189 @@
+"""UCP > Pesan, the Pesan dialog, unknown senders, virtual phones and the status page, through the test client."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from abah.sms import routing, services
+from abah.sms.backends import locmem
+from abah.sms.models import Message, SimulatorInbound
+
+from .conftest import run_worker
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_message_list_counts_and_shows_newest_first(petugas_client, thread):
+    services.queue_message(to="081230900095", text="Pesan pertama", kind="invitation", conversation=thread)
+    services.queue_message(to="081230900095", text="Pesan kedua", kind="manual", conversation=thread)
+    response = petugas_client.get(reverse("sms:message_list"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Terdapat 2 pesan" in body
+    assert body.index("Pesan kedua") < body.index("Pesan pertama")
+    assert "WIB" in body and "baru saja" in body
+    assert reverse("sms:conversation_dialog", args=[thread.pk]) in body
+
+
+def test_message_list_filters_and_search(petugas_client, thread):
+    services.queue_message(to="081230900095", text="Mohon hadir tgl 30", kind="invitation", conversation=thread)
+    services.queue_message(to="081230900011", text="Kode 1234", kind="code")
+    services.receive_message(number="081230900077", text="Halo dari lembaga")
+    url = reverse("sms:message_list")
+    assert "Mohon hadir tgl 30" not in petugas_client.get(url, {"kind": "code"}).content.decode()
+    body = petugas_client.get(url, {"direction": "in"}).content.decode()
+    assert "Halo dari lembaga" in body and "Kode 1234" not in body
+    body = petugas_client.get(url, {"q": "0812-3090-0011"}).content.decode()
+    assert "Kode 1234" in body and "Mohon hadir tgl 30" not in body
+    body = petugas_client.get(url, {"q": "Yayasan"}).content.decode()
+    assert "Mohon hadir tgl 30" in body and "Kode 1234" not in body
+    today = timezone.localdate().isoformat()
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "mohon hadir", "from": today, "to": today}).content.decode()
+
+
+def test_message_list_keyset_pages(petugas_client):
+    for i in range(55):
+        services.queue_message(to="081230900095", text=f"Nomor {i:02d}", kind="broadcast")
+    url = reverse("sms:message_list")
+    first = petugas_client.get(url).content.decode()
+    assert "Nomor 54" in first and "Nomor 04" not in first
+    oldest_shown = Message.objects.order_by("-id")[49].pk
+    rows = petugas_client.get(url, {"before": oldest_shown, "partial": "rows"}, **HX).content.decode()
+    assert "Nomor 04" in rows and "Nomor 05" not in rows and "<html" not in rows
+
+
+def test_inbound_html_is_escaped_everywhere(admin_client, thread):
+    services.receive_message(number="081230900095", text="<script>alert('x')</script><b>tebal</b>")
+    services.receive_message(number="081230900066", text="<img src=x onerror=alert(1)>")
+    for url in (reverse("sms:message_list"), reverse("sms:conversation_dialog", args=[thread.pk]),
+                reverse("sms:unknown_senders")):
+        body = admin_client.get(url).content.decode()
+        assert "<script>alert" not in body and "<b>tebal" not in body and "<img src=x" not in body
+    assert "&lt;script&gt;" in admin_client.get(reverse("sms:conversation_dialog", args=[thread.pk])).content.decode()
+
+
+def test_dialog_shows_thread_with_marks_and_polls_while_pending(petugas_client, thread, petugas):
+    system = services.queue_message(to="081230900095", text="Undangan NPHD", kind="invitation", conversation=thread)
+    typed = services.send_manual(conversation=thread, text="Mohon konfirmasi", sender=petugas)
+    url = reverse("sms:conversation_dialog", args=[thread.pk])
+    body = petugas_client.get(url, **HX).content.decode()
+    assert body.index("Undangan NPHD") < body.index("Mohon konfirmasi")
+    assert "Sistem" in body and petugas.get_full_name() in body
+    assert 'hx-trigger="every 2s' in body
+    assert 'data-testid="mark-delivered"' not in body and 'data-testid="mark-failed"' not in body
+    run_worker()
+    sms_system, sms_typed = sorted(locmem.outbox, key=lambda s: s.id)
+    locmem.deliver(sms_system)
+    locmem.deliver(sms_typed, delivered=False, error_code="absent_subscriber", error_reason="Absent subscriber")
+    run_worker()
+    thread_body = petugas_client.get(reverse("sms:conversation_thread", args=[thread.pk]), **HX).content.decode()
+    assert 'data-testid="mark-delivered"' in thread_body
+    assert 'data-testid="mark-failed"' in thread_body and "Nomor tidak aktif" in thread_body
+    assert "hx-trigger" not in thread_body  # nothing pending: polling stops
+    assert {system.pk, typed.pk} == {m.pk for m in Message.objects.filter(conversation=thread)}
+
+
+def test_send_from_dialog_queues_manual_message(petugas_client, thread, petugas):
+    url = reverse("sms:conversation_send", args=[thread.pk])
+    response = petugas_client.post(url, {"text": "Selamat siang"}, **HX)
+    assert response.status_code == 200 and response["HX-Trigger"] == "sms-sent"
+    message = Message.objects.get()
+    assert (message.kind, message.sender, message.conversation, message.number) == (
+        "manual", petugas, thread, "+6281230900095")
+    assert "Selamat siang" in response.content.decode()
+
+
+def test_send_empty_text_shows_error_and_changes_nothing(petugas_client, thread):
+    response = petugas_client.post(reverse("sms:conversation_send", args=[thread.pk]), {"text": "  "}, **HX)
+    assert "Teks pesan kosong." in response.content.decode()
+    assert "HX-Trigger" not in response
+    assert not Message.objects.exists()
+
+
+def test_dialog_requires_staff(client):
+    from tests.conftest import make_user
+
+    conversation = services.conversation_for(party_type="t", party_id="1", title="x", number="081230900095")
+    user = make_user("tanpaperan", role="", phone="+6281230900019", phone_verified_at=timezone.now())
+    client.force_login(user)
+    assert client.get(reverse("sms:conversation_dialog", args=[conversation.pk])).status_code in (302, 403)
+    assert client.post(reverse("sms:conversation_send", args=[conversation.pk]), {"text": "x"}).status_code in (302, 403)
+    assert not Message.objects.exists()
+
+
+def test_unknown_senders_attach_flow(admin_client, petugas_only_client):
+    services.receive_message(number="081230900077", text="Siapa ini?")
+    assert petugas_only_client.get(reverse("sms:unknown_senders")).status_code == 403
+    body = admin_client.get(reverse("sms:unknown_senders")).content.decode()
+    assert "Siapa ini?" in body
+
+    def search(query):
+        return [routing.Party("test.party", "9", "Pondok Pesantren Contoh")]
+
+    routing.register_party_search(search)
+    try:
+        found = admin_client.get(reverse("sms:party_search"), {"q": "pondok", "number": "+6281230900077"}, **HX)
+    finally:
+        routing.unregister(search)
+    assert "Pondok Pesantren Contoh" in found.content.decode()
+    response = admin_client.post(reverse("sms:unknown_attach"), {
+        "number": "+6281230900077", "party_type": "test.party", "party_id": "9", "title": "Pondok Pesantren Contoh"})
+    assert response.status_code == 302
+    message = Message.objects.get()
+    assert message.conversation.title == "Pondok Pesantren Contoh"
+    assert "Siapa ini?" not in admin_client.get(reverse("sms:unknown_senders")).content.decode()
+
+
+def test_virtual_phones_only_with_simulator(admin_client, petugas_only_client, simulator, thread):
+    services.queue_message(to="081230900095", text="Halo lembaga", kind="manual", conversation=thread)
+    run_worker()
+    url = reverse("sms:simulator_phones")
+    assert petugas_only_client.get(url).status_code == 403
+    body = admin_client.get(url, {"number": "+6281230900095"}).content.decode()
+    assert "Halo lembaga" in body
+    admin_client.post(reverse("sms:simulator_reply"), {"number": "+6281230900095", "text": "Terima kasih <b>"})
+    assert SimulatorInbound.objects.get().text == "Terima kasih <b>"
+    run_worker()
+    reply = Message.objects.inbound().get()
+    assert reply.conversation == thread
+    assert "Terima kasih &lt;b&gt;" in admin_client.get(
+        reverse("sms:conversation_dialog", args=[thread.pk])).content.decode()
+
+
+def test_virtual_phones_404_with_another_gateway(admin_client):
+    assert admin_client.get(reverse("sms:simulator_phones")).status_code == 404
+
+
+def test_virtual_phone_reply_refuses_empty(admin_client, simulator):
+    admin_client.post(reverse("sms:simulator_reply"), {"number": "+6281230900095", "text": ""})
+    assert not SimulatorInbound.objects.exists()
+
+
+def test_status_page(admin_client, petugas_only_client):
+    services.queue_message(to="081230900095", text="x", kind="code")
+    failed = services.queue_message(to="081230900096", text="y", kind="manual")
+    locmem.refuse[failed.number] = ("invalid_dest", "Invalid destination", False)
+    run_worker()
+    assert petugas_only_client.get(reverse("sms:status")).status_code == 403
+    body = admin_client.get(reverse("sms:status")).content.decode()
+    assert "sms-chart-data" in body and "Nomor tujuan tidak valid" in body
+    live = admin_client.get(reverse("sms:status"), **HX).content.decode()
+    assert "sms-live-inner" in live and "<html" not in live
+
+
+def test_relative_time_wording():
+    from datetime import timedelta
+
+    from django.utils import translation
+
+    from abah.sms.humanize import relative
+
+    now = timezone.now()
+    with translation.override("id"):
+        assert relative(now - timedelta(hours=3, minutes=5), now) == "sekitar 3 jam lalu"
+        assert relative(now - timedelta(hours=10), now) == "sekitar 10 jam lalu"
+        assert relative(now - timedelta(minutes=1), now) == "sekitar 1 menit lalu"
+        assert relative(now - timedelta(days=2), now) == "sekitar 2 hari lalu"
+    with translation.override("en"):
+        assert relative(now - timedelta(hours=3), now) == "about 3 hours ago"
