@@ -12,7 +12,11 @@ class GrantsConfig(AppConfig):
     def ready(self):
         from abah.core import nav
 
-        from . import dashboard, demo  # noqa: F401  (register the dashboard section and the demo seeder)
+        # dashboard and demo register the dashboard section and the demo seeder on import.
+        from . import dashboard, demo, hooks, messaging  # noqa: F401
+
+        messaging.register()
+        hooks.connect()
 
         nav.set_search("grants:search")
         nav.register_menu(nav.MenuItem("hibah", _("Grant data"), "grants:search", order=10, icon="search"))

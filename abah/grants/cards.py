@@ -124,7 +124,7 @@ def actions_for(request, grant: Grant) -> ActionList:
         Action("contact", _("Contact"), "person-lines-fill",
                _url("contact_edit", grant.institution_id) + f"?hibah={pk}", dialog=True),
         Action("undangan_nphd", _("NPHD invitation"), "calendar-event", enabled=False, title=_t(NOT_AVAILABLE)),
-        Action("pesan", _("Messages"), "chat-dots", enabled=False, title=_t(NOT_AVAILABLE)),
+        Action("pesan", _("Messages"), "chat-dots", _url("institution_messages", grant.institution_id), dialog=True),
         _gate(Action("note", _("Add note"), "journal-plus", _url("note_add", pk), dialog=True),
               allowed=change),
         Action("log", _("Log"), "clock-history", _url("grant_log", pk), dialog=True),

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -76,6 +77,9 @@ class Institution(models.Model):
         if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "name_search"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("grants:institution_detail", args=[self.pk])
 
     @property
     def masked_account(self) -> str:
@@ -223,6 +227,9 @@ class Grant(models.Model):
 
     def __str__(self):
         return self.kode
+
+    def get_absolute_url(self):
+        return reverse("grants:grant_detail", args=[self.pk])
 
     @property
     def status_color(self) -> str:

@@ -465,4 +465,5 @@ def note_add(*, grant: Grant, text: str, by) -> Note:
         raise ValidationError({"text": _("A note may have at most 4000 characters.")})
     note = Note.objects.create(grant=grant, author=by, text=text)
     log(action="note", user=by, grant=grant, message=_("Note added: %(text)s") % {"text": text[:200]})
+    transaction.on_commit(lambda: signals.note_added.send(sender=Grant, grant=grant, note=note, user=by))
     return note

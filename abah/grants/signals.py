@@ -9,6 +9,7 @@ Receivers get ``sender=Grant`` (or ``Institution``) and keyword arguments:
 - ``lpj_received``: grant, user
 - ``lpj_verified``: grant, user
 - ``contact_changed``: institution, contact, previous (Contact or None), user
+- ``note_added``: grant, note, user
 - ``disbursement_recording``: grant, disbursement, user — sent INSIDE the transaction, before commit:
   receivers may write rows that must commit with it (the disbursement notice SMS: the database is the
   outbox); an exception raised by a receiver rolls the disbursement back.
@@ -22,4 +23,5 @@ disbursement_recorded = Signal()
 lpj_received = Signal()
 lpj_verified = Signal()
 contact_changed = Signal()
+note_added = Signal()
 disbursement_recording = Signal()

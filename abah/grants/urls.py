@@ -17,6 +17,7 @@ urlpatterns = [
     path("lembaga/", views.institution_list, name="institution_list"),
     path("lembaga/<int:pk>/", views.institution_detail, name="institution_detail"),
     path("lembaga/<int:pk>/kontak/", views.contact_edit, name="contact_edit"),
+    path("lembaga/<int:pk>/pesan/", views.institution_messages, name="institution_messages"),
     path("impor/", views.import_upload, name="import_upload"),
     path("impor/konfirmasi/", views.import_confirm, name="import_confirm"),
     path("tahun-anggaran/", views.fiscal_year_close, name="fiscal_year_close"),

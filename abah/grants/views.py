@@ -1,5 +1,7 @@
 """Views of the grants app: search, grant and institution pages, and the dialogs (htmx into the shared modal)."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -14,7 +16,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from abah.core.access import admin_required, staff_required
 
-from . import access, exports, imports, services
+from . import access, exports, imports, messaging, services
 from .cards import actions_for
 from .forms import (
     AssignForm,
@@ -315,6 +317,17 @@ def institution_detail(request, pk):
         "history": institution.contacts.filter(is_current=False).select_related("created_by")[:20],
         "grants": grants[:100], "can_change": access.can_change_institution(request.user, institution),
     })
+
+
+@staff_required
+def institution_messages(request, pk):
+    """Pesan: the institution's SMS thread (created on first use) in the shared modal; without htmx, the
+    thread's messages in UCP > Pesan."""
+    institution = get_object_or_404(Institution, pk=pk)
+    conversation = messaging.institution_conversation(institution)
+    if request.htmx:
+        return redirect("sms:conversation_dialog", conversation.pk)
+    return redirect(f"{reverse('sms:message_list')}?{urlencode({'q': institution.name})}")
 
 
 @staff_required

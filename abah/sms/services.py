@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from . import encoding, phone, routing
 from .backends.base import DeliveryReport
 from .models import Conversation, Message, MessagePart, UnmatchedReport
-from .signals import message_received, message_status_changed
+from .signals import message_received, message_status_changed, message_typed
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,10 @@ def send_manual(*, conversation: Conversation, text: str, sender) -> Message:
     """A staff member types a message in the Pesan dialog."""
     if not conversation.number:
         raise ValidationError(_("This conversation has no mobile number to send to."), code="no_number")
-    return queue_message(to=conversation.number, text=text, kind=Message.Kind.MANUAL, sender=sender,
-                         conversation=conversation)
+    message = queue_message(to=conversation.number, text=text, kind=Message.Kind.MANUAL, sender=sender,
+                            conversation=conversation)
+    transaction.on_commit(lambda: message_typed.send(sender=Message, message=message, user=sender))
+    return message
 
 
 def _inbound_number(raw: str) -> str:

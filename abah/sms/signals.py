@@ -7,3 +7,6 @@ message_received = Signal()
 
 # sender: the Message class; kwargs: message, old_status, new_status (Message.Status values).
 message_status_changed = Signal()
+
+# sender: the Message class; kwargs: message, user — a staff member typed and queued a message (Pesan dialog).
+message_typed = Signal()
