@@ -221,3 +221,45 @@ def seed_grants(*, size: int, stdout) -> None:
     with transaction.atomic():
         counts = generate(size, petugas=weighted, stdout=stdout)
     stdout.write(f"  {counts['institutions']} institutions, {counts['contacts']} contacts, {counts['grants']} grants")
+
+
+# A few Pesan threads, so UCP > Pesan and the Pesan dialog show a lived-in history on the first `make run`.
+DEMO_THREADS = [
+    ("Selamat pagi, mohon konfirmasi kehadiran penandatanganan NPHD.", "Siap, kami hadir. Terima kasih."),
+    ("Mohon segera melengkapi dokumen SPJ tahap I.", "Baik Pak, minggu ini kami kirim."),
+    ("Dana hibah tahap I telah ditransfer, mohon dicek.", "Sudah masuk, terima kasih Biro Kesra."),
+    ("Mohon kirim foto kegiatan untuk LPJ.", None),
+]
+
+
+@register_seeder(40, "message threads")
+def seed_threads(*, size: int, stdout) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from abah.sms import services as sms_services
+    from abah.sms.models import Message
+
+    from .messaging import PARTY_TYPE, queue_to_institution
+
+    if Message.objects.filter(conversation__party_type=PARTY_TYPE).exists():
+        stdout.write("  message threads exist already; nothing to do")
+        return
+    grants = list(Grant.objects.filter(petugas__isnull=False, institution__contacts__is_current=True)
+                  .select_related("institution", "petugas").order_by("id")[: len(DEMO_THREADS)])
+    now = timezone.now()
+    with transaction.atomic():
+        for n, (grant, (text, reply)) in enumerate(zip(grants, DEMO_THREADS, strict=False)):
+            when = now - timedelta(days=len(DEMO_THREADS) - n, hours=3)
+            message = queue_to_institution(institution=grant.institution, text=text, kind=Message.Kind.MANUAL,
+                                           idempotency_key=f"demo:thread:{grant.pk}", sender=grant.petugas)
+            # Aged as if the worker had sent it and the operator had reported it delivered back then.
+            Message.objects.filter(pk=message.pk).update(
+                status=Message.Status.DELIVERED, created_at=when, queued_at=when, attempts=1,
+                sent_at=when + timedelta(seconds=2), delivered_at=when + timedelta(seconds=9), gateway="simulator")
+            if reply:
+                sms_services.receive_message(number=message.number, text=reply, gateway="simulator",
+                                             gateway_message_id=f"demo-reply-{grant.pk}",
+                                             received_at=when + timedelta(minutes=20))
+    stdout.write(f"  {len(grants)} message threads")

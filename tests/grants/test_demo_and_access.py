@@ -45,6 +45,18 @@ def test_seed_demo_is_idempotent(db):
     assert Grant.objects.count() == 120 and "nothing to do" in out.getvalue()
 
 
+def test_seed_demo_gives_pesan_threads_with_replies(db):
+    from abah.grants.messaging import PARTY_TYPE
+    from abah.sms.models import Message
+
+    call_command("seed_demo", "--size", "60", stdout=io.StringIO())
+    call_command("seed_demo", "--size", "60", stdout=io.StringIO())
+    threaded = Message.objects.filter(conversation__party_type=PARTY_TYPE)
+    assert threaded.filter(direction=Message.Direction.OUT, status=Message.Status.DELIVERED).count() == 4
+    assert threaded.filter(direction=Message.Direction.IN).count() == 3
+    assert not Message.objects.filter(conversation__isnull=True).exists()
+
+
 def test_access_rules(admin_user, petugas, petugas2):
     grant = make_grant(make_institution(), petugas=petugas)
     other = make_grant(make_institution("Masjid Lain"), petugas=petugas2)
