@@ -18,7 +18,8 @@ from .signals import message_received, message_status_changed, message_typed
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 1530  # ten concatenated GSM-7 segments; longer texts are refused, not truncated
+MAX_SEGMENTS = 10  # longer texts are refused, not truncated: 1,530 GSM-7 or 670 UCS-2 characters
+MAX_TEXT_CHARS = 1530  # the most any text of MAX_SEGMENTS can hold (GSM-7); a cheap first bound for editors
 OUTGOING_KINDS = frozenset(Message.Kind.values) - {Message.Kind.REPLY}
 
 
@@ -26,22 +27,41 @@ def default_priority(kind: str) -> int:
     return Message.PRIORITY_BY_KIND.get(kind, 50)
 
 
+def normalize_text(text: str | None) -> str:
+    """An outgoing text as it is sent: line breaks as LF (browsers post a textarea's breaks as CRLF, which
+    would cost two GSM-7 septets each and disagree with the live counter), surrounding blanks removed."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def check_length(text: str) -> encoding.Analysis:
+    """The text's encoding and segments; a ValidationError when it needs more than MAX_SEGMENTS SMS."""
+    if len(text) > MAX_TEXT_CHARS:  # cheap bound before counting: no text this long fits, whatever its alphabet
+        analysis = None
+    else:
+        analysis = encoding.analyze(text)
+    if analysis is None or analysis.segments > MAX_SEGMENTS:
+        raise ValidationError(
+            _("The message is too long: at most %(max)d SMS (%(gsm)d characters, or %(ucs)d with characters "
+              "outside GSM-7 such as emoji).")
+            % {"max": MAX_SEGMENTS, "gsm": MAX_SEGMENTS * encoding.GSM7_MULTI,
+               "ucs": MAX_SEGMENTS * encoding.UCS2_MULTI},
+            code="too_long",
+        )
+    return analysis
+
+
 def _build_message(*, to, text, kind, idempotency_key=None, priority=None, sender=None, conversation=None,
                    send_after=None, meta=None, now=None) -> Message:
     """Validate one outgoing message and return it unsaved; bad input raises a translated ValidationError."""
     number = phone.parse_mobile(to)
-    text = (text or "").strip()
+    text = normalize_text(text)
     if not text:
         raise ValidationError(_("The message text is empty."), code="empty_text")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ValidationError(
-            _("The message is too long (at most %(max)d characters).") % {"max": MAX_TEXT_CHARS}, code="too_long"
-        )
     if kind not in OUTGOING_KINDS:
         raise ValidationError(_("Unknown message kind: %(kind)s.") % {"kind": kind}, code="kind")
     if idempotency_key is not None and not str(idempotency_key).strip():
         idempotency_key = None
-    analysis = encoding.analyze(text)
+    analysis = check_length(text)
     now = now or timezone.now()
     return Message(
         direction=Message.Direction.OUT,

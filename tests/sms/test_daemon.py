@@ -1,6 +1,6 @@
 """The worker: claim, send, record, delivery reports, retries, leases, priorities, window, simulator."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -257,3 +257,79 @@ def test_report_before_its_part_is_kept_and_applied_later():
     message.refresh_from_db()
     assert message.status == Message.Status.DELIVERED
     assert not UnmatchedReport.objects.exists()
+
+
+def test_per_gateway_rate_limit_caps_each_claim(settings, monkeypatch):
+    """``rate_limit`` in a gateway's OPTIONS is a token bucket: at most that many messages a second."""
+    from abah.sms import daemon as daemon_module
+
+    settings.SMS_GATEWAYS = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend",
+                                         "OPTIONS": {"rate_limit": 3}}}
+    queue(10)
+    clock = [1000.0]
+    monkeypatch.setattr(daemon_module.time, "monotonic", lambda: clock[0])
+    daemon = Daemon(batch_size=500, worker_id="limited")
+    assert len(daemon.claim()) == 3
+    assert daemon.claim() == []  # the bucket is empty until time passes
+    clock[0] += 0.5
+    assert len(daemon.claim()) == 1  # half a second buys 1.5 tokens
+    clock[0] += 10
+    assert len(daemon.claim()) == 3  # the bucket never holds more than one second's worth
+    assert Message.objects.filter(status=Message.Status.SENDING).count() == 7
+
+
+def test_unlimited_gateway_claims_whole_batches():
+    queue(7)
+    assert len(Daemon(batch_size=5).claim()) == 5
+
+
+def test_send_window_boundaries(settings, monkeypatch):
+    """08:00 opens the window for automatic kinds, 20:00 closes it (WIB), whatever the server's zone."""
+    settings.SMS_SEND_WINDOW = ("08:00", "20:00")
+    current = [datetime(2026, 1, 5, 7, 59, 59, tzinfo=WIB)]
+    monkeypatch.setattr(timezone, "now", lambda: current[0])
+    invitation = services.queue_message(to="081230900001", text="Undangan", kind="invitation")
+    run_worker()
+    assert not locmem.outbox
+    current[0] = datetime(2026, 1, 5, 8, 0, tzinfo=WIB)
+    run_worker()
+    assert [sms.id for sms in locmem.outbox] == [invitation.pk]
+    current[0] = datetime(2026, 1, 5, 20, 0, tzinfo=WIB)
+    billing = services.queue_message(to="081230900002", text="Tagihan LPJ", kind="billing")
+    run_worker()
+    billing.refresh_from_db()
+    assert billing.status == Message.Status.QUEUED
+    current[0] = datetime(2026, 1, 6, 1, 0, tzinfo=UTC)  # 08:00 WIB
+    run_worker()
+    billing.refresh_from_db()
+    assert billing.status == Message.Status.SENT
+
+
+def test_sigterm_handler_finishes_the_batch_then_stops():
+    """The first SIGTERM/SIGINT lets the current batch finish (no message left SENDING), a second one exits."""
+    import signal
+
+    queue(3)
+    daemon = Daemon(worker_id="graceful-unit")
+    daemon.shutdown(signal.SIGTERM, None)
+    assert daemon.running is False
+    daemon.run()  # returns at once: the loop checks `running` before each round
+    beat = WorkerHeartbeat.objects.get(worker="graceful-unit")
+    assert beat.state == "stopped"
+    assert not Message.objects.filter(status=Message.Status.SENDING).exists()
+    with pytest.raises(SystemExit):
+        daemon.shutdown(signal.SIGTERM, None)
+
+
+def test_lease_recovery_fails_messages_out_of_attempts(settings):
+    settings.SMS_MAX_ATTEMPTS = 2
+    first, second = queue(2)
+    Message.objects.filter(pk=first.pk).update(status=Message.Status.SENDING, attempts=2, worker="dead",
+                                               lease_until=timezone.now() - timedelta(seconds=1))
+    Message.objects.filter(pk=second.pk).update(status=Message.Status.SENDING, attempts=1, worker="dead",
+                                                lease_until=timezone.now() - timedelta(seconds=1))
+    assert Daemon().recover_leases(force=True) == 2
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.error_code) == (Message.Status.FAILED, "attempts")
+    assert (second.status, second.error_code, second.worker) == (Message.Status.QUEUED, "lease_expired", "")

@@ -191,3 +191,45 @@ def test_cancel_only_queued():
     message.refresh_from_db()
     assert message.status == Message.Status.CANCELLED
     assert services.cancel_messages(ids=[message.pk]) == 0
+
+
+def test_length_is_limited_by_segments_not_characters():
+    gsm_max = "a" * (10 * 153)  # exactly ten GSM-7 segments
+    assert services.queue_message(to="081230900095", text=gsm_max, kind="manual").segments == 10
+    emoji_text = "🙏" * 400  # 400 characters, 800 UTF-16 units: 13 UCS-2 segments (33 emoji each)
+    with translation.override("en"), pytest.raises(ValidationError) as info:
+        services.queue_message(to="081230900095", text=emoji_text, kind="manual")
+    assert info.value.code == "too_long"
+    assert "at most 10 SMS" in info.value.messages[0]
+    ucs_max = "Ж" * (10 * 67)  # ten UCS-2 segments exactly
+    assert services.queue_message(to="081230900095", text=ucs_max, kind="manual").segments == 10
+    with pytest.raises(ValidationError):
+        services.queue_message(to="081230900095", text=ucs_max + "Ж", kind="manual")
+    with pytest.raises(ValidationError):
+        services.queue_message(to="081230900095", text=gsm_max + "a", kind="manual")
+    assert Message.objects.count() == 2
+
+
+def test_too_long_error_in_indonesian():
+    with translation.override("id"), pytest.raises(ValidationError) as info:
+        services.queue_message(to="081230900095", text="x" * 2000, kind="manual")
+    assert info.value.messages[0].startswith("Pesan terlalu panjang")
+
+
+def test_line_breaks_are_normalised_to_lf():
+    message = services.queue_message(to="081230900095", text="Baris satu\r\nBaris dua\rBaris tiga\r\n",
+                                     kind="manual")
+    assert message.text == "Baris satu\nBaris dua\nBaris tiga"
+    assert message.segments == 1
+    # 53 lines typed in a browser: CRLF would count 2 septets each and cost a second segment.
+    typed = services.queue_message(to="081230900095", text="ab\r\n" * 53, kind="manual")
+    assert "\r" not in typed.text and len(typed.text) == 158 and typed.segments == 1
+
+
+def test_bulk_queue_refuses_too_long_item():
+    items = [{"to": "081230900095", "text": "ok", "kind": "broadcast"},
+             {"to": "081230900096", "text": "Ж€" * 400, "kind": "broadcast"}]
+    with translation.override("en"), pytest.raises(ValidationError) as info:
+        services.queue_messages(items)
+    assert "Message 2" in info.value.messages[0] and "at most 10 SMS" in info.value.messages[0]
+    assert not Message.objects.exists()

@@ -187,3 +187,55 @@ def test_relative_time_wording():
         assert relative(now - timedelta(days=2), now) == "sekitar 2 hari lalu"
     with translation.override("en"):
         assert relative(now - timedelta(hours=3), now) == "about 3 hours ago"
+
+
+def test_message_list_status_and_gateway_filters(petugas_client, thread):
+    delivered = services.queue_message(to="081230900095", text="Sudah sampai", kind="manual", conversation=thread)
+    failed = services.queue_message(to="081230900096", text="Nomor mati", kind="manual")
+    services.queue_message(to="081230900097", text="Masih antre", kind="broadcast",
+                           send_after=timezone.now() + timezone.timedelta(hours=1))
+    locmem.refuse[failed.number] = ("invalid_dest", "Invalid destination", False)
+    run_worker()
+    locmem.deliver(next(sms for sms in locmem.outbox if sms.id == delivered.pk))
+    run_worker()
+    url = reverse("sms:message_list")
+    body = petugas_client.get(url, {"status": "delivered"}).content.decode()
+    assert "Sudah sampai" in body and "Nomor mati" not in body and "Masih antre" not in body
+    body = petugas_client.get(url, {"status": "failed"}).content.decode()
+    assert "Nomor mati" in body and "Sudah sampai" not in body and "Nomor tujuan tidak valid" in body
+    body = petugas_client.get(url, {"status": "queued"}).content.decode()
+    assert "Masih antre" in body and "1 pesan cocok" in body
+    body = petugas_client.get(url, {"gateway": "default"}).content.decode()
+    assert "Sudah sampai" in body and "Nomor mati" in body and "Masih antre" not in body  # never at a gateway
+    body = petugas_client.get(url, {"status": "bogus", "kind": "bogus"}).content.decode()
+    assert "Terdapat 3 pesan" in body  # unknown values are ignored, not an error
+
+
+def test_message_list_number_search_forms(petugas_client):
+    services.queue_message(to="081230900011", text="Kode 1234", kind="code")
+    services.queue_message(to="081230900022", text="Lainnya", kind="manual")
+    url = reverse("sms:message_list")
+    for query in ("+6281230900011", "6281230900011", "0812 3090 0011", "30900011"):
+        body = petugas_client.get(url, {"q": query}).content.decode()
+        assert "Kode 1234" in body and "Lainnya" not in body, query
+
+
+def test_message_list_thread_counts(petugas_client, thread):
+    for i in range(3):
+        services.queue_message(to="081230900095", text=f"Ke lembaga {i}", kind="manual", conversation=thread)
+    services.receive_message(number="081230900077", text="Tak dikenal 1")
+    services.receive_message(number="081230900077", text="Tak dikenal 2")
+    body = petugas_client.get(reverse("sms:message_list")).content.decode()
+    counts = [c.strip() for c in body.split('sms-list-count"')[1:]]
+    assert [c.split(">")[1].split("<")[0] for c in counts] == ["2", "2", "3", "3", "3"]
+
+
+def test_send_from_dialog_normalises_browser_line_breaks(petugas_client, thread):
+    petugas_client.post(reverse("sms:conversation_send", args=[thread.pk]), {"text": "Baris 1\r\nBaris 2"}, **HX)
+    assert Message.objects.get().text == "Baris 1\nBaris 2"
+
+
+def test_send_too_long_from_dialog_is_refused(petugas_client, thread):
+    response = petugas_client.post(reverse("sms:conversation_send", args=[thread.pk]), {"text": "🙏" * 400}, **HX)
+    assert "Pesan terlalu panjang" in response.content.decode()
+    assert not Message.objects.exists()
