@@ -48,7 +48,7 @@ def test_search_card_kontak(page):
                   "Rekomendasi", "REGULER", "Dibuat", "Undangan NPHD", "Pesan", "Tambah Catatan", "Log",
                   "Pencairan Tahap I", "SPJ"):
         assert label in text, label
-    assert card.locator("[data-testid=card-pesan]").is_disabled()
+    assert card.locator("[data-testid=card-pesan]").is_enabled()
     screenshot(page, "grants-01-search-results")
 
     card.locator("[data-testid=card-contact]").click()
@@ -73,6 +73,15 @@ def test_search_card_kontak(page):
     page.wait_for_selector("text=Kontak LPTQ Kabupaten Sidoarjo sekarang Nur Hidayat, +6281216300095.")
     screenshot(page, "grants-04-kontak-saved")
     assert Contact.objects.get().phone == "+6281216300095"
+
+    # Pesan opens the institution's SMS thread, addressed to the contact just saved.
+    page.locator("[data-testid=grant-card] [data-testid=card-pesan]").click()
+    page.wait_for_selector("#abah-modal.show [data-testid=sms-dialog]")
+    dialog_text = page.locator("#abah-modal [data-testid=sms-dialog]").inner_text()
+    assert "LPTQ Kabupaten Sidoarjo" in dialog_text and "0812-1630-0095" in dialog_text.replace(" ", "-")
+    screenshot(page, "grants-04b-pesan-dialog")
+    page.locator("#abah-modal .btn-close").click()
+    page.wait_for_selector("#abah-modal", state="hidden")
 
     page.click("[data-testid=link-arsip]")
     page.wait_for_selector("text=Menampilkan hasil untuk Data Arsip")
