@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import time
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_GATEWAYS = {
     "default": {
@@ -36,20 +37,62 @@ def gateways() -> dict:
                 "simulator": "abah.sms.backends.simulator.SimulatorBackend",
                 "locmem": "abah.sms.backends.locmem.LocmemBackend",
             }.get(backend, backend)
-        if backend != result["default"]["BACKEND"]:
+        if backend != result.get("default", {}).get("BACKEND"):
             result["default"] = {"BACKEND": backend, "OPTIONS": {}}
     extra = os.environ.get("SMS_GATEWAY_OPTIONS", "").strip()
     if extra:
+        result.setdefault("default", {"BACKEND": DEFAULT_GATEWAYS["default"]["BACKEND"], "OPTIONS": {}})
         result["default"]["OPTIONS"].update(json.loads(extra))
     return result
 
 
+def default_gateway() -> str:
+    """The gateway named "default", or else the first one configured."""
+    names = list(gateways())
+    return "default" if "default" in names else names[0]
+
+
 def gateway_config(name: str = "default") -> dict:
-    return gateways()[name]
+    configured = gateways()
+    if name == "default" and name not in configured:
+        name = default_gateway()
+    return configured[name]
+
+
+# How long a gateway counts as up after its worker's last good heartbeat (workers beat every 2 s).
+HEALTH_STALE_SECONDS = 10.0
+
+
+def routes() -> dict[str, list[str]]:
+    """SMS_ROUTES: message kind -> gateway names in order of preference; "*" covers the kinds not listed.
+
+    The first gateway of a route that is up sends the message; the others are its fail-over. Without
+    SMS_ROUTES every kind goes to every configured gateway in the order they are configured::
+
+        SMS_ROUTES = {"code": ["aggregator", "modem"], "broadcast": ["modem", "aggregator"], "*": ["aggregator"]}
+    """
+    names = list(gateways())
+    configured = getattr(settings, "SMS_ROUTES", None) or {}
+    result = {"*": names}
+    for kind, route in configured.items():
+        route = [route] if isinstance(route, str) else list(route)
+        unknown = [name for name in route if name not in names]
+        if unknown or not route:
+            raise ImproperlyConfigured(
+                f"SMS_ROUTES[{kind!r}] names unknown gateway(s) {', '.join(unknown) or '(none)'}; "
+                f"configured: {', '.join(names)}"
+            )
+        result[kind] = route
+    return result
+
+
+def route_for(kind: str, table: dict | None = None) -> list[str]:
+    table = table or routes()
+    return table.get(kind) or table["*"]
 
 
 def simulator_active() -> bool:
-    return gateway_config()["BACKEND"].endswith("simulator.SimulatorBackend")
+    return any(cfg["BACKEND"].endswith("simulator.SimulatorBackend") for cfg in gateways().values())
 
 
 @dataclass(frozen=True)

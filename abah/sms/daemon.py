@@ -5,6 +5,14 @@ Any number of daemons on any number of machines share one queue. On PostgreSQL t
 A daemon that dies leaves its claimed rows in SENDING; once their lease expires any daemon puts them
 back in the queue (the attempt is counted: the gateway may have accepted them, which is the one case
 where a duplicate is possible — every delivery protocol has it).
+
+Several gateways: each daemon drives one gateway (``smsd --gateway NAME``). SMS_ROUTES gives each message
+kind an ordered list of gateways; a daemon claims the kinds for which its gateway is the first one up
+(its own link, and for the others their workers' heartbeats). A claimed message carries the gateway's
+name from the claim on, so a message that may have reached a gateway (claimed by a worker that died,
+or submitted without an answer) is retried only there; only a definite "not sent" clears the name and
+lets another gateway take it. A message whose gateway accepted it (SENT, with its part ids) is never
+sent again by anyone.
 """
 
 import logging
@@ -17,14 +25,14 @@ import uuid
 from datetime import timedelta
 
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from abah.core.formatting import WIB
 
 from . import conf, services
 from .backends import get_backend
-from .backends.base import OutgoingSMS, SendResult
+from .backends.base import GatewayUnavailable, OutgoingSMS, SendResult
 from .dbutil import db_datetime, insert_rows
 from .models import Message, MessagePart, UnmatchedReport, WorkerHeartbeat
 
@@ -32,6 +40,8 @@ log = logging.getLogger("abah.sms.daemon")
 
 HEARTBEAT_SECONDS = 2.0
 RECOVERY_SECONDS = 1.0
+HEALTH_SECONDS = 1.0  # how often a worker asks its gateway for its state and reads the others' heartbeats
+NOTHING = Q(pk__in=[])
 
 
 class RateLimiter:
@@ -56,6 +66,8 @@ class RateLimiter:
 class Daemon:
     def __init__(self, *, gateway: str = "default", batch_size: int = 500, lease_seconds: float = 60.0,
                  interval: float = 0.5, worker_id: str = "", stdout=None):
+        if gateway == "default" and gateway not in conf.gateways():
+            gateway = conf.default_gateway()
         self.gateway = gateway
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
@@ -72,6 +84,11 @@ class Daemon:
         self._last_recovery = 0.0
         self._last_unmatched = 0.0
         self._signals = 0
+        self._opened = False
+        self._health = (False, "not checked yet")
+        self._health_at = -HEALTH_SECONDS
+        self._others_up: set[str] = set()
+        self._others_at = -HEALTH_SECONDS
 
     # ------------------------------------------------------------ lifecycle
 
@@ -88,7 +105,9 @@ class Daemon:
                 signal.signal(sig, self.shutdown)
         deadline = time.monotonic() + max_seconds if max_seconds else None
         idle_rounds = 0
-        self.backend.open()
+        self.backend.open()  # a misconfigured gateway (wrong schema version …) stops the daemon here, in words
+        self._opened = True
+        self.heartbeat(force=True)  # the other gateways' workers route by these heartbeats: announce at once
         try:
             while self.running:
                 if not connection.in_atomic_block:  # a caller's transaction (tests) must keep its connection
@@ -127,6 +146,7 @@ class Daemon:
             self.send(claimed)
             done += len(claimed)
             done += self.poll()
+            self.heartbeat()
             if not self.running:
                 break
         for _ in range(1000 if drain else 4):
@@ -168,14 +188,20 @@ class Daemon:
 
     def claim(self) -> list[tuple]:
         """Take up to batch_size due messages under a lease; (id, number, text, attempts) each."""
+        route = self.route_filter()
+        if route is NOTHING:
+            return []
         wanted = self.limiter.take(self.batch_size)
         if not wanted:
             return []
         now = timezone.now()
         skip = {"skip_locked": True} if connection.features.has_select_for_update_skip_locked else {}
         with transaction.atomic():
+            due = self._due(now)
+            if route is not None:
+                due = due.filter(route)
             rows = list(
-                self._due(now)
+                due
                 .order_by("-priority", "next_attempt_at", "id")  # matches the partial index sms_msg_claim
                 .select_for_update(**skip)
                 .values_list("id", "number", "text", "attempts")[:wanted]
@@ -183,7 +209,7 @@ class Daemon:
             if rows:
                 Message.objects.filter(id__in=[r[0] for r in rows]).update(
                     status=Message.Status.SENDING, lease_until=now + self.lease, worker=self.worker_id,
-                    attempts=F("attempts") + 1,
+                    attempts=F("attempts") + 1, gateway=self.gateway,
                 )
         if len(rows) < wanted:
             self.limiter.tokens += wanted - len(rows) if self.limiter.rate else 0
@@ -197,11 +223,14 @@ class Daemon:
         except Exception as error:  # the gateway is down: everything in the batch is retried later
             log.exception("gateway %s failed on a batch of %d", self.gateway, len(batch))
             self.gateway_ok, self.gateway_error = False, str(error)[:255]
+            self._health_at = -HEALTH_SECONDS  # ask the gateway again before the next claim
+            # Only a backend that says so is sure nothing reached the gateway; otherwise stay on this gateway.
+            handed = not isinstance(error, GatewayUnavailable)
             results = [SendResult(m.id, False, error_code="gateway_error", error_reason=str(error)[:255],
-                                  temporary=True) for m in batch]
+                                  temporary=True, handed_over=handed) for m in batch]
         answered = {r.id for r in results}
         results += [SendResult(m.id, False, error_code="no_answer", error_reason="The gateway gave no answer",
-                               temporary=True) for m in batch if m.id not in answered]
+                               temporary=True, handed_over=True) for m in batch if m.id not in answered]
         self.record(results, {pk: attempts for pk, _n, _t, attempts in claimed})
 
     def record(self, results: list[SendResult], attempts: dict[int, int]) -> None:
@@ -231,20 +260,35 @@ class Daemon:
             changes = []
             groups: dict[tuple, list[int]] = {}
             first, cap = conf.retry_backoff()
+            gateway_down = None
             for r in results:
                 if r.accepted:
                     continue
                 tries = attempts.get(r.id, 1)
+                if r.temporary and not r.handed_over:
+                    if gateway_down is None:
+                        gateway_down = not self.own_health(fresh=True)[0]
+                    if gateway_down:  # never left us and the gateway is down: fail over at once, uncounted
+                        groups.setdefault(("failover", tries, r.error_code, r.error_reason), []).append(r.id)
+                        continue
                 if r.temporary and tries < conf.max_attempts():
-                    groups.setdefault(("retry", tries, r.error_code, r.error_reason), []).append(r.id)
+                    groups.setdefault(("retry", tries, r.error_code, r.error_reason, r.handed_over), []).append(r.id)
                 else:
                     groups.setdefault(("fail", 0, r.error_code, r.error_reason), []).append(r.id)
-            for (what, tries, code, reason), ids in groups.items():
-                if what == "retry":
+            for (what, tries, code, reason, *handed), ids in groups.items():
+                if what == "failover":
+                    mine.filter(id__in=ids).update(
+                        status=Message.Status.QUEUED, next_attempt_at=now, attempts=F("attempts") - 1, gateway="",
+                        lease_until=None, worker="", error_code=code[:32], error_reason=reason[:255],
+                    )
+                    changes += [(pk, Message.Status.SENDING, Message.Status.QUEUED) for pk in ids]
+                elif what == "retry":
                     delay = min(cap, first * (2 ** (tries - 1)))
+                    # A message the gateway may have stays pinned to it; a definite "not sent" is free again.
                     mine.filter(id__in=ids).update(
                         status=Message.Status.QUEUED, next_attempt_at=now + timedelta(seconds=delay),
                         lease_until=None, worker="", error_code=code[:32], error_reason=reason[:255],
+                        gateway=self.gateway if handed[0] else "",
                     )
                     changes += [(pk, Message.Status.SENDING, Message.Status.QUEUED) for pk in ids]
                 else:
@@ -284,7 +328,7 @@ class Daemon:
         if not force and now_mono - self._last_heartbeat < HEARTBEAT_SECONDS:
             return
         self._last_heartbeat = now_mono
-        ok, detail = self.backend.status()
+        ok, detail = self.own_health(fresh=force)
         WorkerHeartbeat.objects.update_or_create(
             worker=self.worker_id,
             defaults={
@@ -294,3 +338,55 @@ class Daemon:
                 "sent": self.sent_total,
             },
         )
+
+    # ------------------------------------------------------------ routing and fail-over
+
+    def own_health(self, *, fresh: bool = False) -> tuple[bool, str]:
+        """(up, detail) of this worker's gateway: bound (SMPP), a modem with a fresh heartbeat (Gammu) …"""
+        now_mono = time.monotonic()
+        if not fresh and now_mono - self._health_at < HEALTH_SECONDS:
+            return self._health
+        self._health_at = now_mono
+        try:
+            if not self._opened:
+                self.backend.open()
+                self._opened = True
+            health = self.backend.status()
+        except Exception as error:  # an unreachable gateway is down, not a reason to stop the worker
+            health = (False, str(error)[:255] or error.__class__.__name__)
+        if health[0] != self._health[0] and self._health[1] != "not checked yet":
+            log.warning("gateway %s is %s: %s", self.gateway, "up" if health[0] else "DOWN", health[1])
+            self._last_heartbeat = 0.0  # tell the other workers now, not in two seconds
+        self._health = health
+        return health
+
+    def gateways_up(self) -> set[str]:
+        """The gateways that can send now: this one if its link is up, the others by their workers' heartbeats
+        (a worker that stopped beating, or reports its gateway down, does not count)."""
+        now_mono = time.monotonic()
+        if now_mono - self._others_at >= HEALTH_SECONDS:
+            self._others_at = now_mono
+            fresh_since = timezone.now() - timedelta(seconds=conf.HEALTH_STALE_SECONDS)
+            self._others_up = set(
+                WorkerHeartbeat.objects.filter(state="running", gateway_ok=True, seen_at__gte=fresh_since)
+                .exclude(gateway=self.gateway).values_list("gateway", flat=True).distinct()
+            )
+        return self._others_up | ({self.gateway} if self.own_health()[0] else set())
+
+    def route_filter(self):
+        """What this worker may claim now: None for everything, NOTHING while its gateway is down, else a Q.
+
+        Messages pinned to another configured gateway are never taken; a kind is taken when this gateway is
+        the first one up on its route (SMS_ROUTES), so a gateway that goes down hands its kinds to the next.
+        """
+        if not self.own_health()[0]:
+            return NOTHING
+        names = list(conf.gateways())
+        if names == [self.gateway]:
+            return None
+        up = self.gateways_up()
+        table = conf.routes()
+        kinds = [kind for kind in Message.Kind.values if kind != Message.Kind.REPLY
+                 and next((name for name in conf.route_for(kind, table) if name in up), None) == self.gateway]
+        others = [name for name in names if name != self.gateway]
+        return ~Q(gateway__in=others) & (Q(gateway=self.gateway) | Q(kind__in=kinds))

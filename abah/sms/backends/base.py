@@ -18,6 +18,10 @@ class SendResult:
     """The gateway's answer for one message: accepted with one id per segment, or refused.
 
     A refusal is ``temporary`` (throttled, link down: the worker retries with backoff) or permanent.
+    ``handed_over`` says the gateway may have taken the message all the same (a submit went out and no
+    answer came back): such a message is retried on the same gateway only, never failed over to another,
+    so that at most that one gateway can duplicate it. A temporary refusal without it is a definite
+    "not sent" and may go to any gateway of its route.
     """
 
     id: int
@@ -26,6 +30,12 @@ class SendResult:
     error_code: str = ""
     error_reason: str = ""
     temporary: bool = False
+    handed_over: bool = False
+
+
+class GatewayUnavailable(Exception):
+    """Raised by send_messages when nothing of the batch reached the gateway (link down, database away):
+    the worker may give the whole batch to another gateway."""
 
 
 @dataclass(frozen=True)

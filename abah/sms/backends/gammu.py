@@ -23,7 +23,7 @@ from django.db.models import Q
 
 from abah.sms import encoding
 
-from .base import BaseSmsBackend, DeliveryReport, InboundSMS, SendResult
+from .base import BaseSmsBackend, DeliveryReport, GatewayUnavailable, InboundSMS, SendResult
 
 log = logging.getLogger("abah.sms.gammu")
 
@@ -150,8 +150,17 @@ class GammuBackend(BaseSmsBackend):
         return encoding.udh_concat(ref, total, seq).hex().upper()
 
     def send_messages(self, messages):
-        if self._conn is None:
-            self.open()
+        try:
+            if self._conn is None:
+                self.open()
+            return self._insert(messages)
+        except Exception as error:
+            # The outbox rows are written in one transaction: when it fails, none reached gammu-smsd, so the
+            # worker may hand the batch to another gateway. The connection is rebuilt on the next call.
+            self.close()
+            raise GatewayUnavailable(f"Gammu database: {error}"[:255]) from error
+
+    def _insert(self, messages):
         results = []
         with self._lock, self._transaction():
             for sms in messages:

@@ -93,6 +93,12 @@ class _Job:
     permanent: tuple | None = None  # (code, reason)
     temporary: tuple | None = None
     throttled: int = 0
+    unknown: bool = False  # a segment went out and its answer never came: the SMSC may have it
+
+    @property
+    def handed_over(self) -> bool:
+        """The SMSC took (or may have taken) part of this message: it must not go to another gateway."""
+        return self.unknown or any(self.ids)
 
     def __post_init__(self):
         self.ids = [None] * len(self.segments)
@@ -543,6 +549,7 @@ class SmppBackend(BaseSmsBackend):
         self.stats["lost_in_flight"] += 1
         log.warning("SMPP %s: submit for message %s part %d unanswered (%s): retried later, possible duplicate",
                     self.name, pending.job.sms.id, pending.index + 1, reason)
+        pending.job.unknown = True
         if not pending.job.permanent:
             pending.job.temporary = ("smpp_in_flight", reason)
 
@@ -558,7 +565,8 @@ class SmppBackend(BaseSmsBackend):
             return SendResult(sms.id, False, error_code=job.permanent[0], error_reason=job.permanent[1])
         if job.temporary or not all(job.ids):
             code, reason = job.temporary or ("no_answer", "The SMSC gave no answer")
-            return SendResult(sms.id, False, error_code=code[:32], error_reason=reason[:255], temporary=True)
+            return SendResult(sms.id, False, error_code=code[:32], error_reason=reason[:255], temporary=True,
+                              handed_over=job.handed_over)
         return SendResult(sms.id, True, list(job.ids))
 
     def _remember(self, gid):

@@ -1,0 +1,164 @@
+"""Several gateways: routing by message kind and fail-over, against two real SMSC peers (and a real modem).
+
+A message goes to the first gateway of its route (SMS_ROUTES) that is up. A gateway whose link drops, or
+whose worker stops beating, hands its kinds to the next one; what it may already have taken stays with it.
+Each test counts, per peer, what it received: no message may reach two gateways.
+"""
+
+import threading
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from abah.sms import conf, services
+from abah.sms.daemon import Daemon
+from abah.sms.models import Message, WorkerHeartbeat
+
+from .peers.fixtures import SmscPeer, smpp_gateway
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the worker acknowledges receipts on commit
+
+
+@pytest.fixture
+def peers(tmp_path, settings, monkeypatch):
+    monkeypatch.setenv("ABAH_TEST_SMPP_PASSWORD", "rahasia-uji")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = SmscPeer(tmp_path / "a").start()
+    b = SmscPeer(tmp_path / "b").start()
+    settings.SMS_GATEWAYS = {"a": smpp_gateway(a, connect_wait=1), "b": smpp_gateway(b, connect_wait=1)}
+    settings.SMS_RETRY_BACKOFF = (0.05, 0.2)
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+@contextmanager
+def workers(*names, batch_size=20):
+    daemons = [Daemon(gateway=name, batch_size=batch_size, interval=0.05) for name in names]
+    try:
+        for daemon in daemons:
+            daemon.backend.open()
+            daemon.heartbeat(force=True)  # what run() does first: the other workers route by it
+        yield daemons
+    finally:
+        for daemon in daemons:
+            daemon.backend.close()
+
+
+def run_all(daemons, done, *, rounds=1500, pause=0.02):
+    """Tick every worker in turn (a few batches each) until ``done()`` holds; bounded."""
+    for _ in range(rounds):
+        for daemon in daemons:
+            daemon.tick()
+        if done():
+            return True
+        time.sleep(pause)
+    return False
+
+
+def settled(messages):
+    ids = [m.pk for m in messages]
+    return lambda: not Message.objects.filter(pk__in=ids, status__in=Message.PENDING_STATUSES).exists()
+
+
+def numbers(messages):
+    return {m.number.removeprefix("+") for m in messages}
+
+
+def test_routes_come_from_settings_and_unknown_gateways_are_refused(peers, settings):
+    assert conf.route_for("code") == ["a", "b"]  # without SMS_ROUTES: every gateway, in configured order
+    settings.SMS_ROUTES = {"code": ["b"], "*": ["a", "b"]}
+    assert conf.route_for("code") == ["b"] and conf.route_for("broadcast") == ["a", "b"]
+    settings.SMS_ROUTES = {"code": ["modem"]}
+    with pytest.raises(ImproperlyConfigured, match="unknown gateway"):
+        conf.routes()
+
+
+def test_each_kind_goes_through_its_own_gateway(peers, settings):
+    smsc_a, smsc_b = peers
+    settings.SMS_ROUTES = {"code": ["a", "b"], "broadcast": ["b", "a"]}
+    codes = services.queue_messages([{"to": f"+6281231{i:05d}", "text": f"Kode {i}", "kind": "code"} for i in range(15)])
+    news = services.queue_messages([{"to": f"+6281232{i:05d}", "text": f"Siaran {i}", "kind": "broadcast"}
+                                    for i in range(15)])
+    with workers("a", "b") as daemons:
+        assert run_all(daemons, settled(codes + news))
+    assert set(Message.objects.filter(pk__in=[m.pk for m in codes]).values_list("status", "gateway")) == {("delivered", "a")}
+    assert set(Message.objects.filter(pk__in=[m.pk for m in news]).values_list("status", "gateway")) == {("delivered", "b")}
+    assert set(smsc_a.stats()["submits"]) == numbers(codes)
+    assert set(smsc_b.stats()["submits"]) == numbers(news)
+
+
+def test_a_gateway_that_goes_down_hands_its_traffic_over_and_nothing_is_sent_twice(peers, capsys):
+    smsc_a, smsc_b = peers
+    total = 600
+    messages = services.queue_messages([{"to": f"+6281233{i:05d}", "text": f"Pesan {i}", "kind": "broadcast"}
+                                        for i in range(total)])
+    events = {}
+
+    def crash_a_then_bring_it_back():
+        for _ in range(20_000):  # bounded: ~40 s
+            if sum(smsc_a.stats()["submits"].values()) >= total // 4:
+                smsc_a.stop()  # SIGKILL, mid-batch: some submits may be in flight
+                break
+            time.sleep(0.002)
+        b_before = sum(smsc_b.stats()["submits"].values())
+        for _ in range(20_000):  # until b has clearly taken over
+            if sum(smsc_b.stats()["submits"].values()) >= b_before + total // 4:
+                break
+            time.sleep(0.002)
+        events["b_while_a_down"] = sum(smsc_b.stats()["submits"].values()) - b_before
+        smsc_a.start()
+
+    crasher = threading.Thread(target=crash_a_then_bring_it_back)
+    with workers("a", "b") as daemons:
+        crasher.start()
+        try:
+            assert run_all(daemons, settled(messages), rounds=3000)
+        finally:
+            crasher.join(timeout=90)
+        in_flight = daemons[0].backend.stats["lost_in_flight"]
+    via_a, via_b = smsc_a.stats()["submits"], smsc_b.stats()["submits"]
+    both = set(via_a) & set(via_b)
+    duplicates_a = sum(n - 1 for n in via_a.values() if n > 1)
+    duplicates_b = sum(n - 1 for n in via_b.values() if n > 1)
+    with capsys.disabled():
+        print(f"\n[fail-over] {total} messages: {len(via_a)} via a, {len(via_b)} via b "
+              f"({events.get('b_while_a_down')} while a was down), {len(both)} through both gateways, "
+              f"{duplicates_a}+{duplicates_b} duplicate submits, {in_flight} unanswered in flight at the crash")
+    assert events["b_while_a_down"] >= total // 4  # the traffic moved
+    assert set(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("status", flat=True)) == {"delivered"}
+    assert set(via_a) | set(via_b) == numbers(messages)
+    assert both == set()  # no message went through two gateways
+    assert duplicates_b == 0
+    assert duplicates_a <= in_flight  # only what a may have taken when it died, retried on a alone
+    for message in Message.objects.filter(pk__in=[m.pk for m in messages]):
+        assert message.number.removeprefix("+") in (via_a if message.gateway == "a" else via_b)
+
+
+def test_a_worker_that_stops_beating_hands_its_kinds_over_but_keeps_what_it_may_have_sent(peers, settings):
+    smsc_a, smsc_b = peers
+    settings.SMS_ROUTES = {"code": ["a", "b"]}
+    [held] = services.queue_messages([{"to": "+628123400001", "text": "Kode 1", "kind": "code"}])
+    with workers("a", "b") as (worker_a, worker_b):
+        # a claims the message, then its process dies before it could say what the SMSC answered.
+        assert [row[0] for row in worker_a.claim()] == [held.pk]
+        WorkerHeartbeat.objects.filter(worker=worker_a.worker_id).update(seen_at=timezone.now() - timedelta(minutes=5))
+        Message.objects.filter(pk=held.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+        later = services.queue_messages([{"to": f"+62812340{i:04d}", "text": "Kode 2", "kind": "code"}
+                                         for i in range(2, 12)])
+        worker_b._others_at = -10  # read the heartbeats again now
+        assert run_all([worker_b], settled(later))
+        held.refresh_from_db()
+        # Back in the queue, but only for a: it may have reached a's SMSC, so b must not send it too.
+        assert (held.status, held.gateway) == (Message.Status.QUEUED, "a")
+        assert set(smsc_b.stats()["submits"]) == numbers(later)
+        assert set(Message.objects.filter(pk__in=[m.pk for m in later]).values_list("gateway", flat=True)) == {"b"}
+        assert run_all([worker_a, worker_b], settled([held]))  # a is back: it sends what is pinned to it
+    held.refresh_from_db()
+    assert (held.status, held.gateway, held.attempts) == (Message.Status.DELIVERED, "a", 2)
+    assert "628123400001" in smsc_a.stats()["submits"] and "628123400001" not in smsc_b.stats()["submits"]
