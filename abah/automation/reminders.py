@@ -1,0 +1,272 @@
+"""SPJ/LPJ billing: reminders before each grant's LPJ due date, then weekly once it is overdue.
+
+Schedule (DOMAIN.md §2, T4/T5): ``settings.ABAH_LPJ_REMINDER_DAYS`` days before the due date (default
+H-30, H-7, H-1, template "lpj_billing"), then every ``settings.ABAH_LPJ_OVERDUE_EVERY_DAYS`` days from the
+day after it (default weekly, template "lpj_overdue") until the LPJ is recorded as received.
+
+A run sends, for every grant that owes its LPJ, the latest step whose day has come (a grant that starts
+owing it at H-3 gets the H-7 text once, then H-1). Each message's idempotency key is
+``lpj:<grant>:<due date>:<step>``: the unique index on it makes a step go out once, whatever the number of
+runs or workers; a new due date starts a new schedule. Nothing is sent for a grant whose LPJ is received,
+which is archived or closed, or whose reminders the petugas paused. Messages are queued with kind
+"billing"; the SMS worker sends them inside the send window.
+"""
+
+import dataclasses
+import datetime
+import logging
+import uuid
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from abah.core.formatting import tanggal
+from abah.grants.models import Activity, Grant
+from abah.sms import services as sms_services
+from abah.sms.models import Message
+
+from . import bulk
+from .models import TemplateKind
+from .templating import MissingValues, current_version, grant_context, render_version
+
+log = logging.getLogger(__name__)
+
+S = Grant.Status
+# The grant has received money and owes its LPJ (LPJ_DITERIMA and later, archived, rejected: nothing).
+BILLABLE_STATUSES = (
+    S.PENCAIRAN_TAHAP_1_SELESAI, S.PENCAIRAN_TAHAP_2_PROSES, S.PENCAIRAN_TAHAP_2_SELESAI,
+    S.LPJ_MENUNGGU, S.LPJ_TERLAMBAT,
+)
+DEFAULT_DAYS = (30, 7, 1)
+DEFAULT_OVERDUE_EVERY = 7
+
+
+def reminder_days() -> tuple[int, ...]:
+    days = getattr(settings, "ABAH_LPJ_REMINDER_DAYS", DEFAULT_DAYS)
+    return tuple(sorted({int(d) for d in days if int(d) > 0}, reverse=True))
+
+
+def overdue_every() -> int:
+    return max(1, int(getattr(settings, "ABAH_LPJ_OVERDUE_EVERY_DAYS", DEFAULT_OVERDUE_EVERY)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    key: str  # "h30", "h7", "h1", "late1", "late2", …
+    date: datetime.date  # the day it is due to go out
+    overdue: bool
+
+    @property
+    def template_kind(self) -> str:
+        return TemplateKind.LPJ_OVERDUE if self.overdue else TemplateKind.LPJ_BILLING
+
+    @property
+    def label(self) -> str:
+        if self.overdue:
+            return _("Overdue %(n)s") % {"n": self.key.removeprefix("late")}
+        return f"H-{self.key.removeprefix('h')}"
+
+
+def idempotency_key(grant_id: int, due: datetime.date, step: Step) -> str:
+    return f"lpj:{grant_id}:{due.isoformat()}:{step.key}"
+
+
+def current_step(due: datetime.date, today: datetime.date, days=None, every=None) -> Step | None:
+    """The latest step whose day has come (None before the first one)."""
+    every = every or overdue_every()
+    if today > due:
+        n = ((today - due).days - 1) // every + 1
+        return Step(f"late{n}", due + datetime.timedelta(days=1 + (n - 1) * every), True)
+    for d in sorted(days or reminder_days()):  # 1, 7, 30: the nearest step first
+        if today >= due - datetime.timedelta(days=d):
+            return Step(f"h{d}", due - datetime.timedelta(days=d), False)
+    return None
+
+
+def schedule(due: datetime.date, today: datetime.date, days=None, every=None) -> list[Step]:
+    """Every step of a due date up to the next one still to come (for the grant page)."""
+    every = every or overdue_every()
+    steps = [Step(f"h{d}", due - datetime.timedelta(days=d), False) for d in (days or reminder_days())]
+    n = 1
+    while True:
+        step = Step(f"late{n}", due + datetime.timedelta(days=1 + (n - 1) * every), True)
+        steps.append(step)
+        if step.date > today or n >= 520:
+            break
+        n += 1
+    return steps
+
+
+def owes_lpj(grant: Grant) -> bool:
+    return bool(grant.lpj_due_date and grant.lpj_received_on is None and grant.status in BILLABLE_STATUSES)
+
+
+@dataclasses.dataclass
+class RunResult:
+    checked: int = 0  # grants owing their LPJ with a step due
+    queued: int = 0  # messages queued by this run
+    already: int = 0  # steps sent before (or by another worker)
+    skipped: int = 0  # no valid contact, or a template value missing
+    by_petugas: dict = dataclasses.field(default_factory=lambda: defaultdict(list))
+
+
+def due_reminders(today: datetime.date) -> list[tuple[int, datetime.date, Step, str]]:
+    """(grant id, due date, step, key) for every grant owing its LPJ whose current step is not sent yet."""
+    days = reminder_days()
+    every = overdue_every()
+    horizon = today + datetime.timedelta(days=max(days) if days else 0)
+    rows = (
+        Grant.objects.filter(status__in=BILLABLE_STATUSES, lpj_received_on__isnull=True,
+                             lpj_due_date__isnull=False, lpj_due_date__lte=horizon,
+                             lpj_reminder_pause__isnull=True)
+        .order_by()
+        .values_list("pk", "lpj_due_date")
+    )
+    candidates = []
+    for pk, due in rows.iterator(chunk_size=5000):
+        step = current_step(due, today, days, every)
+        if step is not None:
+            candidates.append((pk, due, step, idempotency_key(pk, due, step)))
+    return candidates
+
+
+def run(*, today: datetime.date | None = None, chunk_size: int = 2000) -> RunResult:
+    """Queue every reminder that is due today (idempotent). Returns what it did."""
+    today = today or timezone.localdate()
+    result = RunResult()
+    candidates = due_reminders(today)
+    result.checked = len(candidates)
+    sent = set()
+    for chunk in bulk.chunks([c[3] for c in candidates]):
+        sent.update(Message.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", flat=True))
+    todo = [c for c in candidates if c[3] not in sent]
+    result.already = len(candidates) - len(todo)
+    if not todo:
+        return result
+    versions = {kind: current_version(kind) for kind in (TemplateKind.LPJ_BILLING, TemplateKind.LPJ_OVERDUE)}
+    for chunk in bulk.chunks(todo, chunk_size):
+        _queue_chunk(chunk, versions, result)
+    _notify_petugas(result)
+    return result
+
+
+def _queue_chunk(chunk, versions, result: RunResult) -> None:
+    run_id = uuid.uuid4().hex[:12]
+    steps = {pk: (due, step, key) for pk, due, step, key in chunk}
+    with transaction.atomic():
+        grants = bulk.load_grants(list(steps))
+        items, owners = [], []
+        for grant in grants:
+            due, step, key = steps[grant.pk]
+            number = bulk.valid_number(grant)
+            if not number:
+                result.skipped += 1
+                continue
+            try:
+                rendered = render_version(versions[step.template_kind], grant_context(grant),
+                                          kind=step.template_kind)
+            except (MissingValues, ValidationError) as error:
+                log.info("LPJ reminder for %s skipped: %s", grant.kode, error)
+                result.skipped += 1
+                continue
+            items.append({
+                "to": number, "text": rendered.text, "kind": Message.Kind.BILLING, "idempotency_key": key,
+                "meta": {**rendered.meta, "grant": grant.pk, "lpj_step": step.key, "lpj_due": due.isoformat(),
+                         "run": run_id},
+            })
+            owners.append((grant, step))
+        if not items:
+            return
+        threads = bulk.institution_threads([g for g, _s in owners])
+        for item, (grant, _step) in zip(items, owners, strict=True):
+            item["conversation"] = threads[grant.institution_id]
+        messages = sms_services.queue_messages(items)
+        mine = [(grant, step) for message, (grant, step) in zip(messages, owners, strict=True)
+                if message.meta.get("run") == run_id]  # another worker may have queued some first
+        result.queued += len(mine)
+        result.already += len(owners) - len(mine)
+        activities = []
+        for grant, step in mine:
+            with override(settings.LANGUAGE_CODE):
+                text = _("LPJ reminder %(step)s queued (due %(date)s).") % {
+                    "step": step.label, "date": tanggal(grant.lpj_due_date)}
+            activities.append(Activity(grant=grant, institution=grant.institution, action="sms_queued", message=text))
+            if grant.petugas_id:
+                result.by_petugas[grant.petugas_id].append(grant.kode)
+        Activity.objects.bulk_create(activities, batch_size=bulk.CHUNK)
+
+
+def _notify_petugas(result: RunResult) -> None:
+    if not result.by_petugas:
+        return
+    from django.contrib.auth import get_user_model
+
+    from abah.notifications.services import notify
+
+    users = get_user_model().objects.in_bulk(list(result.by_petugas))
+    for pk, kodes in result.by_petugas.items():
+        user = users.get(pk)
+        if user is None or not user.is_active:
+            continue
+        shown = ", ".join(kodes[:5]) + (" …" if len(kodes) > 5 else "")
+        with override(getattr(user, "language", None) or settings.LANGUAGE_CODE):
+            text = _("LPJ reminders queued for %(n)d grant(s): %(kodes)s.") % {"n": len(kodes), "kodes": shown}
+        notify(user=user, kind="billing_sent", text=text)
+
+
+# ---------------------------------------------------------------- the grant page
+
+
+@dataclasses.dataclass
+class ScheduleRow:
+    step: Step
+    message: Message | None
+    state: str  # "sent", "upcoming", "due" (goes out on the next run), "missed" (never sent, step passed)
+
+
+def grant_schedule(grant: Grant, today: datetime.date | None = None) -> list[ScheduleRow]:
+    """The grant's reminders: sent ones with their message, the ones still to come."""
+    if not grant.lpj_due_date:
+        return []
+    today = today or timezone.localdate()
+    due = grant.lpj_due_date
+    steps = schedule(due, today)
+    keys = {idempotency_key(grant.pk, due, s): s for s in steps}
+    messages = {m.idempotency_key: m for m in Message.objects.filter(idempotency_key__in=list(keys))}
+    current = current_step(due, today)
+    rows = []
+    for key, step in keys.items():
+        message = messages.get(key)
+        if message is not None:
+            state = "sent"
+        elif step.date > today:
+            state = "upcoming"
+        elif current is not None and step.key == current.key:
+            state = "due"
+        else:
+            state = "missed"
+        rows.append(ScheduleRow(step, message, state))
+    return rows
+
+
+@transaction.atomic
+def pause_set(*, grant: Grant, paused: bool, by=None) -> bool:
+    """Pause or resume the LPJ reminders of a grant; returns the new state."""
+    from abah.grants import services as grant_services
+
+    from .models import ReminderPause
+
+    if paused:
+        _pause, created = ReminderPause.objects.get_or_create(grant=grant, defaults={"paused_by": by})
+        if created:
+            grant_services.log(action="lpj_reminders", user=by, grant=grant, message=_("LPJ reminders paused."))
+    else:
+        deleted, _rows = ReminderPause.objects.filter(grant=grant).delete()
+        if deleted:
+            grant_services.log(action="lpj_reminders", user=by, grant=grant, message=_("LPJ reminders resumed."))
+    return paused

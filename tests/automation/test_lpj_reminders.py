@@ -1,0 +1,164 @@
+"""LPJ billing: one reminder per step (H-30, H-7, H-1, then weekly once overdue), none after the LPJ is received."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from abah.automation import reminders
+from abah.automation.models import ReminderPause
+from abah.grants import services as grant_services
+from abah.grants.messaging import institution_conversation
+from abah.grants.models import Grant
+from abah.notifications.models import Notification
+from abah.sms.models import Message
+
+from .conftest import make_grant, make_institution
+
+pytestmark = pytest.mark.django_db
+
+DUE = datetime.date(2019, 1, 10)
+
+
+def at(day: datetime.date, hour=9):
+    """time-machine destination: that day at `hour` WIB."""
+    return datetime.datetime(day.year, day.month, day.day, hour, tzinfo=datetime.timezone(datetime.timedelta(hours=7)))
+
+
+@pytest.fixture
+def owing(petugas):
+    return make_grant(make_institution(), status=Grant.Status.LPJ_MENUNGGU, petugas=petugas, lpj_due_date=DUE,
+                      amount_approved=Decimal("400000000"))
+
+
+def billing():
+    return list(Message.objects.filter(kind="billing").order_by("id"))
+
+
+def run_on(day):
+    with time_machine.travel(at(day), tick=False):
+        call_command("lpj_reminders", "--once", verbosity=0)
+
+
+def test_current_step_rules():
+    step = reminders.current_step
+    assert step(DUE, DUE - datetime.timedelta(days=31)) is None
+    assert step(DUE, DUE - datetime.timedelta(days=30)).key == "h30"
+    assert step(DUE, DUE - datetime.timedelta(days=8)).key == "h30"
+    assert step(DUE, DUE - datetime.timedelta(days=7)).key == "h7"
+    assert step(DUE, DUE - datetime.timedelta(days=1)).key == "h1"
+    assert step(DUE, DUE).key == "h1"
+    assert step(DUE, DUE + datetime.timedelta(days=1)).key == "late1"
+    assert step(DUE, DUE + datetime.timedelta(days=7)).key == "late1"
+    assert step(DUE, DUE + datetime.timedelta(days=8)).key == "late2"
+    assert step(DUE, DUE + datetime.timedelta(days=15)).key == "late3"
+    assert step(DUE, DUE - datetime.timedelta(days=3), days=(14, 3)).key == "h3"
+
+
+def test_moving_the_clock_sends_exactly_one_reminder_per_step(owing, petugas):
+    days = [DUE - datetime.timedelta(days=d) for d in (45, 31, 30, 29, 20, 8, 7, 6, 2, 1, 0)]
+    days += [DUE + datetime.timedelta(days=d) for d in (1, 2, 7, 8, 9, 14, 15)]
+    seen = []
+    for day in days:
+        run_on(day)
+        run_on(day)  # a second run the same day (or a second worker) changes nothing
+        seen.append((day, [m.meta["lpj_step"] for m in billing()]))
+    steps = [m.meta["lpj_step"] for m in billing()]
+    assert steps == ["h30", "h7", "h1", "late1", "late2", "late3"]
+    first_day = {step: next(day for day, sent in seen if step in sent) for step in steps}
+    assert first_day == {"h30": DUE - datetime.timedelta(days=30), "h7": DUE - datetime.timedelta(days=7),
+                         "h1": DUE - datetime.timedelta(days=1), "late1": DUE + datetime.timedelta(days=1),
+                         "late2": DUE + datetime.timedelta(days=8), "late3": DUE + datetime.timedelta(days=15)}
+    h30, late1 = billing()[0], billing()[3]
+    assert h30.text == ("Yth. Pimpinan Yayasan Nurul Huda, LPJ hibah TA 2018 (Rp400.000.000,00) wajib diterima "
+                        "Biro Kesra paling lambat 10 Januari 2019. Abaikan jika sudah menyampaikan. Biro Kesra Jatim")
+    assert late1.text.startswith("Yth. Pimpinan Yayasan Nurul Huda, LPJ hibah TA 2018 belum kami terima "
+                                 "(batas 10 Januari 2019)")
+    assert h30.meta["template_kind"] == "lpj_billing" and late1.meta["template_kind"] == "lpj_overdue"
+    assert h30.idempotency_key == f"lpj:{owing.pk}:2019-01-10:h30"
+    assert all(m.conversation_id == institution_conversation(owing.institution).pk for m in billing())
+    assert all(m.kind == "billing" and m.priority == 50 for m in billing())
+    owing.refresh_from_db()
+    assert owing.status == Grant.Status.LPJ_TERLAMBAT  # the same pass marks it overdue
+    assert Notification.objects.filter(user=petugas, kind="billing_sent").exists()
+    assert owing.activities.filter(action="sms_queued").count() == 6
+
+
+def test_nothing_after_the_lpj_is_received(owing, petugas):
+    run_on(DUE + datetime.timedelta(days=1))
+    assert len(billing()) == 1
+    owing.refresh_from_db()
+    grant_services.lpj_receive(grant=owing, received_on=DUE + datetime.timedelta(days=2), by=petugas)
+    for d in (8, 15, 22):
+        run_on(DUE + datetime.timedelta(days=d))
+    assert len(billing()) == 1
+
+
+def test_nothing_for_archived_or_not_yet_disbursed_or_paused_grants(petugas):
+    archived = make_grant(make_institution("Masjid Arsip", phone="081230900096"), status=Grant.Status.ARSIP,
+                          petugas=petugas, lpj_due_date=DUE)
+    signed = make_grant(make_institution("Masjid Baru", phone="081230900097"),
+                        status=Grant.Status.NPHD_DITANDATANGANI, petugas=petugas, lpj_due_date=DUE)
+    paused = make_grant(make_institution("Masjid Jeda", phone="081230900098"), status=Grant.Status.LPJ_MENUNGGU,
+                        petugas=petugas, lpj_due_date=DUE)
+    reminders.pause_set(grant=paused, paused=True, by=petugas)
+    run_on(DUE - datetime.timedelta(days=1))
+    assert billing() == []
+    reminders.pause_set(grant=paused, paused=False, by=petugas)
+    assert not ReminderPause.objects.exists()
+    run_on(DUE - datetime.timedelta(days=1))
+    assert [m.meta["grant"] for m in billing()] == [paused.pk]
+    assert archived.pk and signed.pk
+
+
+def test_a_late_start_sends_only_the_current_step_and_a_new_due_date_restarts(owing, petugas):
+    run_on(DUE - datetime.timedelta(days=3))
+    assert [m.meta["lpj_step"] for m in billing()] == ["h7"]
+    grant_services.lpj_set_due_date(grant=owing, due_date=DUE + datetime.timedelta(days=60), by=petugas)
+    run_on(DUE - datetime.timedelta(days=3))
+    assert len(billing()) == 1  # the new due date is 63 days away: nothing yet
+    run_on(DUE + datetime.timedelta(days=30))
+    assert [m.meta["lpj_step"] for m in billing()] == ["h7", "h30"]
+
+
+def test_configurable_schedule(owing, settings):
+    settings.ABAH_LPJ_REMINDER_DAYS = [14, 3]
+    settings.ABAH_LPJ_OVERDUE_EVERY_DAYS = 3
+    for d in range(-20, 8):
+        run_on(DUE + datetime.timedelta(days=d))
+    assert [m.meta["lpj_step"] for m in billing()] == ["h14", "h3", "late1", "late2", "late3"]
+
+
+def test_no_contact_is_skipped_and_counted(petugas):
+    make_grant(make_institution("Tanpa Kontak", phone=""), status=Grant.Status.LPJ_MENUNGGU, petugas=petugas,
+               lpj_due_date=DUE)
+    result = reminders.run(today=DUE - datetime.timedelta(days=1))
+    assert (result.checked, result.queued, result.skipped) == (1, 0, 1)
+
+
+def test_two_runs_racing_queue_each_step_once(owing):
+    """Two workers that both found the step unsent: the unique key lets one insert, the other sees it."""
+    today = DUE - datetime.timedelta(days=7)
+    todo = reminders.due_reminders(today)
+    first = reminders.run(today=today)
+    versions = {k: reminders.current_version(k) for k in ("lpj_billing", "lpj_overdue")}
+    late = reminders.RunResult()
+    reminders._queue_chunk(todo, versions, late)  # the second worker's stale list
+    assert (first.queued, late.queued, late.already) == (1, 0, 1)
+    assert len(billing()) == 1
+    assert owing.activities.filter(action="sms_queued").count() == 1
+
+
+def test_grant_schedule_rows(owing, petugas):
+    run_on(DUE - datetime.timedelta(days=7))
+    rows = reminders.grant_schedule(owing, today=DUE - datetime.timedelta(days=7))
+    states = [(r.step.key, r.state) for r in rows]
+    assert states == [("h30", "missed"), ("h7", "sent"), ("h1", "upcoming"), ("late1", "upcoming")]
+
+
+def test_loop_mode_runs_passes_until_stopped(owing):
+    with time_machine.travel(at(DUE - datetime.timedelta(days=1)), tick=False):
+        call_command("lpj_reminders", "--loop", "--interval", "0.01", "--max-passes", "3", verbosity=0)
+    assert len(billing()) == 1
