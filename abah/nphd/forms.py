@@ -81,12 +81,12 @@ class FilterForm(forms.Form):
     """Filter of Hibah > Undangan NPHD: date range, petugas (Admin), notification sent or not, status."""
 
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=DateInput())
     petugas = forms.TypedChoiceField(label=_("Officer"), required=False, coerce=int, empty_value=None)
-    notified = forms.ChoiceField(label=_("Notification"), required=False, choices=[
-        ("", _("All")), ("1", _("Sent")), ("0", _("Not sent"))])
+    notified = forms.ChoiceField(label=pgettext_lazy("nphd", "Notification"), required=False, choices=[
+        ("", _("All")), ("1", pgettext_lazy("nphd notification", "Sent")), ("0", pgettext_lazy("nphd notification", "Not sent"))])
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[
-        ("", _("Active")), ("cancelled", _("Cancelled")), ("all", _("All"))])
+        ("", _("Active")), ("cancelled", pgettext_lazy("nphd appointment", "Cancelled")), ("all", _("All"))])
 
     def __init__(self, *args, petugas_choices=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -320,15 +320,20 @@ def _cancel_one(invitation: Invitation, appointment: Appointment, *, by, send_te
     invitation.status = Invitation.Status.CANCELLED
     invitation.cancelled_at, invitation.cancelled_by = now, by
     invitation.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-    withdrawn = sms_services.cancel_messages(ids=[invitation.message_id]) if invitation.message_id else 0
+    # Every text of this invitation still waiting in the queue is withdrawn (a resend may have queued several).
+    keys = [f"nphd:{invitation.pk}:{n}" for n in range(1, invitation.send_no + 1)]
+    texts = Message.objects.filter(idempotency_key__in=keys)
+    withdrawn = sms_services.cancel_messages(ids=list(texts.filter(status=Message.Status.QUEUED)
+                                                      .values_list("pk", flat=True)))
+    went_out = texts.exclude(status=Message.Status.CANCELLED).exists()
     message = None
-    if send_text and invitation.notified_at is not None and not withdrawn:
+    if send_text and went_out:
         message = _queue(invitation, appointment, kind="invitation_cancelled", key=f"nphd:{invitation.pk}:cancel")
     grant = Grant.objects.select_for_update().select_related("institution").get(pk=invitation.grant_id)
     if grant.status == S.NPHD_DIJADWALKAN:
         grant_services.grant_transition(grant=grant, to=S.DITETAPKAN, by=by, note=_("NPHD invitation cancelled."))
     text = _("NPHD invitation of %(date)s cancelled.") % {"date": tanggal(appointment.date)}
-    if withdrawn:
+    if withdrawn and not went_out:
         text += " " + _("The invitation text had not gone out yet and was withdrawn.")
     if message is not None:
         text += " " + _("Cancellation texted to %(phone)s.") % {"phone": phone_utils.mask(message.number)}

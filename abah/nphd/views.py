@@ -273,7 +273,7 @@ def appointment_process(request, pk):
 @admin_required
 def appointment_cancel(request, pk):
     appointment = get_object_or_404(Appointment.objects.select_related("petugas"), pk=pk)
-    form = forms.CancelForm(request.POST or None)
+    form = forms.CancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.appointment_cancel(appointment=appointment, by=request.user,
@@ -338,7 +338,7 @@ def invitation_edit(request, pk):
 def invitation_cancel(request, pk):
     invitation = get_object_or_404(Invitation.objects.select_related("appointment__petugas", "grant__institution"),
                                    pk=pk)
-    form = forms.CancelForm(request.POST or None)
+    form = forms.CancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.invitation_cancel(invitation=invitation, by=request.user,

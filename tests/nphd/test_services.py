@@ -174,9 +174,9 @@ def test_processing_twice_sends_nothing_twice(grant_a, grant_b, petugas, admin_u
     services.appointment_process(appointment=appointment, by=petugas)
     with pytest.raises(ValidationError) as caught:
         services.appointment_process(appointment=appointment, by=admin_user)
-    assert caught.value.messages == ["The text notification has already been sent."]
+    assert caught.value.messages == ["Notifikasi pesan teks sudah dikirim."]
     assert Message.objects.count() == 2
-    assert services.process_refusal(appointment) == "The text notification has already been sent."
+    assert services.process_refusal(appointment) == "Notifikasi pesan teks sudah dikirim."
 
 
 def test_a_later_invitation_makes_the_appointment_unsent_and_proses_texts_only_it(grant_a, grant_b, petugas, future):
@@ -195,7 +195,7 @@ def test_an_appointment_dated_yesterday_cannot_be_processed(grant_a, petugas, fu
     Appointment.objects.filter(pk=appointment.pk).update(date=today - datetime.timedelta(days=1))
     appointment.refresh_from_db()
     reason = services.process_refusal(appointment)
-    assert "has passed" in reason
+    assert "sudah lewat" in reason
     with pytest.raises(ValidationError) as caught:
         services.appointment_process(appointment=appointment, by=petugas)
     assert caught.value.messages == [reason]
@@ -307,6 +307,17 @@ def test_admin_cancel_before_sending_withdraws_the_queued_text(grant_a, grant_b,
     invite(grant_a, petugas, future)  # the grant can be invited again
 
 
+def test_admin_cancel_withdraws_every_queued_text_of_the_invitation(grant_a, petugas, admin_user, future):
+    invitation = invite(grant_a, petugas, future)
+    services.appointment_process(appointment=invitation.appointment, by=petugas)
+    services.invitation_resend(invitation=invitation, by=admin_user)  # two texts queued, none sent yet
+    services.invitation_cancel(invitation=invitation, by=admin_user, send_text=True)
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.CANCELLED}
+    assert Message.objects.count() == 2  # nothing went out, so no cancellation text either
+    run_worker()
+    assert locmem.outbox == []
+
+
 def test_admin_cancel_after_sending_texts_the_cancellation(grant_a, petugas, admin_user, future):
     invitation = invite(grant_a, petugas, future)
     services.appointment_process(appointment=invitation.appointment, by=petugas)
@@ -319,7 +330,7 @@ def test_admin_cancel_after_sending_texts_the_cancellation(grant_a, petugas, adm
     assert cancel.conversation_id == invitation.message.conversation_id
     appointment = Appointment.objects.get()
     assert appointment.cancelled_at is not None
-    assert services.process_refusal(appointment) == "This appointment has been cancelled."
+    assert services.process_refusal(appointment) == "Jadwal undangan ini sudah dibatalkan."
     with pytest.raises(ValidationError):
         services.appointment_cancel(appointment=appointment, by=admin_user)
 
