@@ -148,6 +148,8 @@ def worker(n: int) -> None:
 
 
 class _Callbacks(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: smsbox reuses its connections
+
     def do_GET(self):  # noqa: N802 (http.server API)
         query = parse_qs(urlparse(self.path).query)
         status = int(query.get("status", ["0"])[0])
@@ -164,6 +166,12 @@ class _Callbacks(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class _CallbackServer(ThreadingHTTPServer):
+    # smsbox fires callbacks in bursts: the default backlog of 5 made it see "connection reset" and drop them.
+    request_queue_size = 4096
+    daemon_threads = True
 
 
 def kannel_config(workdir: Path, smsc_port: int) -> tuple[Path, int]:
@@ -223,7 +231,7 @@ def run_kannel(smsc_port: int, n: int, workdir: Path, connections: int = 16) -> 
         subprocess.run(["apt-get", "install", "-y", "-qq", "kannel"], check=True, timeout=600,
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, capture_output=True)
     conf, sendsms = kannel_config(workdir, smsc_port)
-    callbacks = ThreadingHTTPServer(("127.0.0.1", 0), _Callbacks)
+    callbacks = _CallbackServer(("127.0.0.1", 0), _Callbacks)
     callbacks.lock, callbacks.final, callbacks.expected = threading.Lock(), set(), n
     callbacks.done, callbacks.last = threading.Event(), 0.0
     threading.Thread(target=callbacks.serve_forever, daemon=True).start()
@@ -262,7 +270,16 @@ def run_kannel(smsc_port: int, n: int, workdir: Path, connections: int = 16) -> 
             thread.start()
         for thread in threads:
             thread.join(timeout=600)
-        callbacks.done.wait(timeout=600)
+        quiet_since = time.perf_counter()
+        for _ in range(600):  # bounded: until every receipt came back, or none for 30 s
+            if callbacks.done.wait(timeout=1.0):
+                break
+            with callbacks.lock:
+                if callbacks.last > quiet_since:
+                    quiet_since = callbacks.last
+            if time.perf_counter() - quiet_since > 30:
+                print(f"  Kannel: no receipt callback for 30 s, {len(callbacks.final)}/{n} arrived")
+                break
         with callbacks.lock:
             final, last = len(callbacks.final), callbacks.last
         seconds = (last or time.perf_counter()) - started

@@ -312,5 +312,10 @@ def _status_context():
 
 @admin_required
 def status(request):
+    from .backends import health
+
     template = "sms/status.html#live" if request.htmx else "sms/status.html"
-    return render(request, template, _status_context())
+    context = _status_context()
+    context["gateways"] = health.overview()
+    context["gateways_up"] = sum(1 for gateway in context["gateways"] if gateway.up)
+    return render(request, template, context)

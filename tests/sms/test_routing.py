@@ -18,7 +18,7 @@ from abah.sms import conf, services
 from abah.sms.daemon import Daemon
 from abah.sms.models import Message, WorkerHeartbeat
 
-from .peers.fixtures import SmscPeer, smpp_gateway
+from .peers.fixtures import SmscPeer, require_gammu, smpp_gateway  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker acknowledges receipts on commit
 
@@ -162,3 +162,61 @@ def test_a_worker_that_stops_beating_hands_its_kinds_over_but_keeps_what_it_may_
     held.refresh_from_db()
     assert (held.status, held.gateway, held.attempts) == (Message.Status.DELIVERED, "a", 2)
     assert "628123400001" in smsc_a.stats()["submits"] and "628123400001" not in smsc_b.stats()["submits"]
+
+
+@pytest.fixture
+def modem(require_gammu, tmp_path):  # noqa: F811
+    from tests import components
+
+    from .peers.gammu_peer import GammuPeer
+
+    engine = "postgresql" if components.database_url().startswith(("postgres://", "postgresql://")) else "sqlite"
+    (tmp_path / "modem").mkdir()
+    peer = GammuPeer(tmp_path / "modem", engine, components.database_url())
+    peer.create_database()
+    peer.start()
+    yield peer
+    peer.stop()
+    peer.drop_database()
+
+
+def test_codes_via_smpp_broadcasts_via_the_modem_until_its_heartbeat_is_lost(tmp_path, settings, monkeypatch, modem):
+    monkeypatch.setenv("ABAH_TEST_SMPP_PASSWORD", "rahasia-uji")
+    (tmp_path / "smsc").mkdir()
+    smsc = SmscPeer(tmp_path / "smsc").start()
+    try:
+        settings.SMS_GATEWAYS = {
+            "smpp": smpp_gateway(smsc, connect_wait=1),
+            "modem": {"BACKEND": "abah.sms.backends.gammu.GammuBackend",
+                      "OPTIONS": modem.options(heartbeat_grace=3)},
+        }
+        settings.SMS_ROUTES = {"code": ["smpp", "modem"], "broadcast": ["modem", "smpp"]}
+        codes = services.queue_messages([{"to": f"+62812350{i:04d}", "text": "Kode 1", "kind": "code"}
+                                         for i in range(3)])
+        news = services.queue_messages([{"to": f"+62812351{i:04d}", "text": "Siaran", "kind": "broadcast"}
+                                        for i in range(2)])
+        outbox = 'SELECT "DestinationNumber" FROM outbox UNION ALL SELECT "DestinationNumber" FROM sentitems'
+        with workers("smpp", "modem") as (via_smpp, via_modem):
+            assert run_all([via_smpp, via_modem], lambda: settled(codes)() and len(modem.query(outbox)) == 2)
+            assert set(Message.objects.filter(pk__in=[m.pk for m in codes]).values_list("status", "gateway")) == {
+                ("delivered", "smpp")}
+            assert set(Message.objects.filter(pk__in=[m.pk for m in news]).values_list("gateway", flat=True)) == {"modem"}
+            assert set(smsc.stats()["submits"]) == numbers(codes)
+
+            modem.stop()  # gammu-smsd stops: its heartbeat in `phones` goes stale
+            for _ in range(300):  # bounded: ~30 s
+                if not via_modem.own_health(fresh=True)[0]:
+                    break
+                time.sleep(0.1)
+            assert not via_modem.own_health()[0]
+            via_modem.heartbeat(force=True)
+            later = services.queue_messages([{"to": f"+62812352{i:04d}", "text": "Siaran", "kind": "broadcast"}
+                                             for i in range(2)])
+            via_smpp._others_at = -10  # read the heartbeats again now
+            assert run_all([via_smpp, via_modem], settled(later))
+        assert set(Message.objects.filter(pk__in=[m.pk for m in later]).values_list("status", "gateway")) == {
+            ("delivered", "smpp")}
+        assert set(smsc.stats()["submits"]) == numbers(codes) | numbers(later)
+        assert len(modem.query(outbox)) == 2  # nothing more reached the modem's outbox
+    finally:
+        smsc.stop()

@@ -50,11 +50,11 @@ class GammuBackend(BaseSmsBackend):
     """OPTIONS: engine ("sqlite" | "postgresql"), path or dsn, phone_id (SenderID: pin to one modem; blank:
     any), creator_id, delivery_report ("yes" | "no" | "default"), priority, status_interval (seconds
     between sentitems scans), heartbeat_grace (seconds the phones TimeOut may lag), db_timezone,
-    multipart_timeout (seconds to wait for the missing parts of an inbound message)."""
+    multipart_timeout (seconds to wait for the missing parts of an inbound message), connect_timeout."""
 
     def __init__(self, name="default", *, engine="sqlite", path="", dsn="", dsn_env="", phone_id="",
                  creator_id="abah", delivery_report="yes", priority=0, status_interval=1.0, heartbeat_grace=30.0,
-                 db_timezone="UTC", multipart_timeout=600.0, **options):
+                 db_timezone="UTC", multipart_timeout=600.0, connect_timeout=10, **options):
         super().__init__(name, **options)
         if engine not in ("sqlite", "postgresql"):
             raise ImproperlyConfigured(f"Gammu gateway {name}: engine must be 'sqlite' or 'postgresql'")
@@ -69,6 +69,7 @@ class GammuBackend(BaseSmsBackend):
         self.heartbeat_grace = float(heartbeat_grace)
         self.db_tz = ZoneInfo(db_timezone)
         self.multipart_timeout = float(multipart_timeout)
+        self.connect_timeout = int(connect_timeout)
         self.schema_version = None
         self._conn = None
         self._lock = threading.Lock()
@@ -88,7 +89,8 @@ class GammuBackend(BaseSmsBackend):
         if self._pg:
             import psycopg
 
-            return psycopg.connect(self._dsn, autocommit=True, connect_timeout=10, options="-c timezone=UTC")
+            return psycopg.connect(self._dsn, autocommit=True, connect_timeout=self.connect_timeout,
+                                   options="-c timezone=UTC")
         if not self.path or not os.path.exists(self.path):
             raise GammuSchemaError(f"Gammu database {self.path!r} does not exist")
         return sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)

@@ -1,0 +1,123 @@
+"""Every configured gateway's health, for the status page: routes, workers, SMPP bind state, Gammu modems.
+
+The web process never binds to an SMSC: what it knows about an SMPP link comes from the heartbeats the
+workers write (``WorkerHeartbeat.gateway_ok`` / ``gateway_error``). For Gammu it reads the ``phones``
+table of gammu-smsd's own database (heartbeat, signal, battery, counters) with a short connect timeout.
+Nothing shown here contains a password: SMPP passwords live only in the environment, and the Gammu DSN
+is never displayed.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from abah.sms import conf
+
+log = logging.getLogger("abah.sms.health")
+
+BACKEND_LABELS = {
+    "SmppBackend": "SMPP 3.4",
+    "GammuBackend": "Gammu SMSD",
+    "SimulatorBackend": "Simulator",
+    "LocmemBackend": "locmem",
+}
+
+
+@dataclass
+class GatewayHealth:
+    name: str
+    backend: str
+    label: str
+    state: str  # up | down | idle (no worker running)
+    detail: str = ""
+    endpoint: str = ""
+    primary_for: list = field(default_factory=list)
+    fallback_for: list = field(default_factory=list)
+    workers: list = field(default_factory=list)
+    phones: list = field(default_factory=list)
+    phones_error: str = ""
+    sent: int = 0
+
+    @property
+    def up(self) -> bool:
+        return self.state == "up"
+
+
+def _endpoint(backend: str, options: dict) -> str:
+    if backend == "SmppBackend":
+        where = f"{options.get('host', '127.0.0.1')}:{options.get('port', 2775)}"
+        who = options.get("system_id") or ""
+        return f"{who}@{where}" if who else where
+    if backend == "GammuBackend":
+        engine = options.get("engine", "sqlite")
+        if engine == "sqlite":
+            return f"sqlite {options.get('path', '')}"
+        return f"{engine}, PhoneID {options.get('phone_id') or '*'}"  # the DSN may hold a password: not shown
+    return ""
+
+
+def _kind_labels(kinds):
+    from abah.sms.models import Message
+
+    labels = dict(Message.Kind.choices)
+    return [str(labels.get(kind, kind)) for kind in kinds]
+
+
+def gammu_phones(name: str) -> tuple[list[dict], str]:
+    """(modems, error) from the gateway's Gammu database; an error in words when it cannot be read."""
+    from . import get_backend
+
+    try:
+        backend = get_backend(name, connect_timeout=3)
+        backend.open()
+        try:
+            return backend.phones(), ""
+        finally:
+            backend.close()
+    except Exception as error:  # the page must show the problem, not fail
+        log.info("gateway %s: cannot read gammu phones: %s", name, error)
+        return [], str(error)[:255] or error.__class__.__name__
+
+
+def overview(*, with_phones: bool = True) -> list[GatewayHealth]:
+    """One entry per configured gateway, in configured order."""
+    from abah.sms.models import Message, WorkerHeartbeat
+
+    now = timezone.now()
+    configured = conf.gateways()
+    table = conf.routes()
+    kinds = [kind for kind in Message.Kind.values if kind != Message.Kind.REPLY]
+    fresh_since = now - timedelta(seconds=conf.HEALTH_STALE_SECONDS)
+    beats = list(WorkerHeartbeat.objects.filter(gateway__in=list(configured), state="running",
+                                                seen_at__gte=fresh_since).order_by("worker"))
+    result = []
+    for name, cfg in configured.items():
+        backend = cfg["BACKEND"].rsplit(".", 1)[-1]
+        routes = {kind: conf.route_for(kind, table) for kind in kinds}
+        mine = [b for b in beats if b.gateway == name]
+        ok = [b for b in mine if b.gateway_ok]
+        if ok:
+            state, detail = "up", ""
+            if backend == "SmppBackend":
+                mode = cfg.get("OPTIONS", {}).get("bind", "transceiver").replace("_", " + ")
+                detail = _("Bound as %(mode)s") % {"mode": mode}
+        elif mine:
+            state = "down"
+            detail = next((b.gateway_error for b in mine if b.gateway_error), "") or _("The gateway is not reachable.")
+        else:
+            state, detail = "idle", _("No worker is running for this gateway (manage.py smsd --gateway %(name)s).") % {
+                "name": name}
+        health = GatewayHealth(
+            name=name, backend=backend, label=BACKEND_LABELS.get(backend, backend), state=state, detail=detail,
+            endpoint=_endpoint(backend, cfg.get("OPTIONS", {})),
+            primary_for=_kind_labels([k for k, r in routes.items() if r and r[0] == name]),
+            fallback_for=_kind_labels([k for k, r in routes.items() if name in r[1:]]),
+            workers=mine, sent=sum(b.sent for b in mine),
+        )
+        if backend == "GammuBackend" and with_phones:
+            health.phones, health.phones_error = gammu_phones(name)
+        result.append(health)
+    return result
