@@ -183,7 +183,7 @@ def invitation_create(*, grant: Grant, date: datetime.date | None, phone: str, p
         errors["phone"] = error.messages
     if errors:
         raise ValidationError(errors)
-    grant = Grant.objects.select_for_update().select_related("institution", "petugas").get(pk=grant.pk)
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("institution", "petugas").get(pk=grant.pk)
     if grant.status not in INVITABLE:
         raise ValidationError(
             _("Only a grant with status “%(sk)s” or “%(scheduled)s” can be invited; %(kode)s is “%(status)s”.")
@@ -329,7 +329,7 @@ def _cancel_one(invitation: Invitation, appointment: Appointment, *, by, send_te
     message = None
     if send_text and went_out:
         message = _queue(invitation, appointment, kind="invitation_cancelled", key=f"nphd:{invitation.pk}:cancel")
-    grant = Grant.objects.select_for_update().select_related("institution").get(pk=invitation.grant_id)
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("institution").get(pk=invitation.grant_id)
     if grant.status == S.NPHD_DIJADWALKAN:
         grant_services.grant_transition(grant=grant, to=S.DITETAPKAN, by=by, note=_("NPHD invitation cancelled."))
     text = _("NPHD invitation of %(date)s cancelled.") % {"date": tanggal(appointment.date)}
