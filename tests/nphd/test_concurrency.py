@@ -35,7 +35,7 @@ def test_two_users_pressing_proses_at_once_text_each_invitee_once(require_postgr
         barrier = threading.Barrier(2)
         results: list = []
 
-        def press(user):
+        def press(user, barrier=barrier, results=results):
             try:
                 barrier.wait(timeout=30)
                 sent = services.appointment_process(appointment=Appointment.objects.get(pk=appointment.pk), by=user)
