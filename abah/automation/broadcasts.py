@@ -23,6 +23,7 @@ from abah.core.access import is_admin
 from abah.grants.models import Contact, Grant
 from abah.sms import encoding
 from abah.sms import services as sms_services
+from abah.sms.dbutil import insert_rows
 from abah.sms.models import Message
 
 from . import bulk
@@ -214,11 +215,12 @@ def _queue_chunk(broadcast: Broadcast, grant_ids: list[int]) -> list[int]:
             for item, grant in zip(items, owners, strict=True):
                 item["conversation"] = threads[grant.institution_id]
             messages = sms_services.queue_messages(items)
-        rows = [BroadcastRecipient(broadcast=broadcast, institution_id=g.institution_id, grant_id=g.pk,
-                                   message_id=m.pk) for g, m in zip(owners, messages, strict=True)]
-        rows += [BroadcastRecipient(broadcast=broadcast, institution_id=g.institution_id, grant_id=g.pk)
-                 for g in unreachable]
-        BroadcastRecipient.objects.bulk_create(rows, batch_size=bulk.CHUNK, ignore_conflicts=True)
+        done = set(BroadcastRecipient.objects.filter(broadcast=broadcast, institution_id__in=[
+            g.institution_id for g in grants]).values_list("institution_id", flat=True))  # a retried chunk
+        rows = [(broadcast.pk, g.institution_id, g.pk, m.pk) for g, m in zip(owners, messages, strict=True)]
+        rows += [(broadcast.pk, g.institution_id, g.pk, None) for g in unreachable]
+        insert_rows(BroadcastRecipient, ["broadcast", "institution", "grant", "message"],
+                    [row for row in rows if row[1] not in done])
         Broadcast.objects.filter(pk=broadcast.pk).update(queued=F("queued") + len(messages),
                                                          skipped=F("skipped") + len(unreachable))
     return [m.pk for m in messages]

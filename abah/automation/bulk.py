@@ -5,16 +5,19 @@ these helpers do the same work with a handful of queries per chunk: grants with 
 current contact, every Pesan thread at once, then one ``sms.services.queue_messages`` call.
 """
 
+import re
 from collections.abc import Iterable
-
-from django.core.exceptions import ValidationError
 
 from abah.grants.messaging import PARTY_TYPE
 from abah.grants.models import Contact, Grant
-from abah.sms import phone
 from abah.sms.models import Conversation
 
 CHUNK = 900  # stays under every database's bound-parameter limit
+E164 = re.compile(r"\+[1-9]\d{7,14}")
+# What a text needs from a grant (abah.automation.templating.grant_context); the rest is not loaded.
+GRANT_FIELDS = ("kode", "fiscal_year", "jenis", "amount_requested", "amount_recommended", "amount_approved",
+                "lpj_due_date", "petugas_id", "status", "institution_id", "institution__name",
+                "institution__bank_name", "institution__account_number")
 
 
 def chunks(items: list, size: int = CHUNK) -> Iterable[list]:
@@ -26,7 +29,8 @@ def load_grants(grant_ids: list[int]) -> list[Grant]:
     """Grants with their institution and its current contact cached (``institution.current_contact``)."""
     grants = []
     for chunk in chunks(grant_ids):
-        batch = list(Grant.objects.filter(pk__in=chunk).select_related("institution").order_by("pk"))
+        batch = list(Grant.objects.filter(pk__in=chunk).select_related("institution").only(*GRANT_FIELDS)
+                     .order_by("pk"))
         contacts = {c.institution_id: c for c in Contact.objects.filter(
             institution_id__in={g.institution_id for g in batch}, is_current=True)}
         for grant in batch:
@@ -37,14 +41,14 @@ def load_grants(grant_ids: list[int]) -> list[Grant]:
 
 
 def valid_number(grant: Grant) -> str:
-    """The E.164 number of the grant's institution, or "" when it has no usable mobile number."""
+    """The E.164 number of the grant's institution, or "" when it has no usable mobile number.
+
+    Contacts are stored validated (grants.services.contact_set parses them); queue_messages parses again.
+    """
     contact = grant.institution.current_contact
-    if contact is None or not contact.phone:
+    if contact is None or not contact.phone or not E164.fullmatch(contact.phone):
         return ""
-    try:
-        return phone.parse_mobile(contact.phone)
-    except ValidationError:
-        return ""
+    return contact.phone
 
 
 def institution_threads(grants: list[Grant]) -> dict[int, Conversation]:

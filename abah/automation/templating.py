@@ -14,14 +14,15 @@ raises ``MissingValues``; unknown placeholders are refused when a template is sa
 """
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from abah.core import formatting
 from abah.sms import encoding
@@ -245,6 +246,14 @@ def render_text(kind: str, text: str, context: dict, *, legacy: bool | None = No
                     warnings=warnings_for(analysis, rendered))
 
 
+@functools.lru_cache(maxsize=64)
+def _jenis_label(jenis: str, language: str) -> str:
+    """Grant.get_jenis_display(), cached per language: broadcasts render thousands of contexts."""
+    from abah.grants.models import Grant
+
+    return str(dict(Grant.Jenis.choices).get(jenis, jenis))
+
+
 def grant_context(grant, **extra) -> dict:
     """The placeholders a grant provides, plus ``extra`` (which wins).
 
@@ -261,7 +270,7 @@ def grant_context(grant, **extra) -> dict:
         "nama": contact.person if contact and contact.person else f"Pimpinan {institution.name}",
         "tahun": str(grant.fiscal_year),
         "kode": grant.kode,
-        "jenis": grant.get_jenis_display(),
+        "jenis": _jenis_label(grant.jenis, get_language()),
         "nominal": grant.nominal,
         "telp": info_phone(),
     }

@@ -1,0 +1,199 @@
+"""Automatic SMS at scale, on SQLite and PostgreSQL: a 10,000-recipient broadcast and the LPJ reminder scheduler
+over 100,000 grants.
+
+`python -m bench automation [--size=100000] [--recipients=10000] [--engine=sqlite|postgres]`
+
+For each engine a child process gets its own throwaway database (a temporary SQLite file; a fresh PostgreSQL
+database on 127.0.0.1:5432, user postgres, dropped afterwards), migrates it and seeds ``size`` demo grants
+(abah.grants.demo.generate); a third of them are then made to owe their LPJ, with due dates spread over
+±60 days, so the scheduler has real work. Then it measures:
+
+- broadcast: from confirm (``broadcast_create``) to every row queued (``broadcast_run``, the task body) for
+  ``recipients`` institutions with a contact — target under 2 s;
+- reminders: ``reminders.run`` over all grants — the first run (every due step is new: the backlog of a fresh
+  installation), the same day again (all sent: the idempotent check), and a week later (the new steps only);
+  target under 5 s for each.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+BROADCAST_TARGET = 2.0
+REMINDER_TARGET = 5.0
+
+
+def _option(argv, name, default):
+    for arg in argv:
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+# ---------------------------------------------------------------- child: one engine
+
+
+def child(size: int, recipients: int) -> dict:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    import datetime
+    import random
+    from decimal import Decimal
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from abah.accounts.models import User
+    from abah.automation import broadcasts, reminders
+    from abah.grants.demo import generate, mobile
+    from abah.grants.models import Contact, Grant, Institution
+    from abah.sms.models import Message
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}}
+    started = time.monotonic()
+    call_command("migrate", verbosity=0)
+    admin = User.objects.create_user("benchadmin", email="bench@example.test", password="x", first_name="Bench",
+                                     role="admin", approved_at=timezone.now(), phone="+6281230900088",
+                                     phone_verified_at=timezone.now())
+    generate(size, petugas=[admin], notes=False, batch=5000)
+    rng = random.Random(11)
+    today = timezone.localdate()
+    # A third of the grants owe their LPJ, due within ±60 days.
+    owing = list(Grant.objects.order_by("?").values_list("pk", flat=True)[: size // 3])
+    changed = [Grant(pk=pk, status=Grant.Status.LPJ_MENUNGGU, lpj_received_on=None,
+                     lpj_due_date=today + datetime.timedelta(days=rng.randrange(-60, 61))) for pk in owing]
+    Grant.objects.bulk_update(changed, ["status", "lpj_received_on", "lpj_due_date"], batch_size=2000)
+    # The broadcast's recipients: `recipients` institutions with a contact, each with a grant of fiscal year 2099.
+    with_contact = set(Contact.objects.filter(is_current=True).values_list("institution_id", flat=True))
+    missing = recipients - len(with_contact)
+    if missing > 0:
+        without = Institution.objects.exclude(pk__in=with_contact).values_list("pk", flat=True)[:missing]
+        Contact.objects.bulk_create([Contact(institution_id=pk, person="Bpk. Bench", phone=mobile(rng))
+                                     for pk in without], batch_size=5000)
+        with_contact = set(Contact.objects.filter(is_current=True).values_list("institution_id", flat=True))
+    chosen = sorted(with_contact)[:recipients]
+    Grant.objects.bulk_create([
+        Grant(kode=f"2099-HK-{i + 1:05d}", fiscal_year=2099, institution_id=pk, amount_requested=Decimal("1E8"),
+              status=Grant.Status.DITETAPKAN, petugas=admin)
+        for i, pk in enumerate(chosen)], batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    seeded = time.monotonic() - started
+    settings.DEBUG = False
+    grants = Grant.objects.count()
+    reverse("automation:broadcast_list")  # a running worker has its URLconf loaded already
+
+    # Broadcast: confirm → every row queued.
+    t0 = time.perf_counter()
+    broadcast = broadcasts.broadcast_create(
+        by=admin, filters={"fiscal_year": 2099}, text="Yth. Bpk/Ibu {nama}, {isi}. Biro Kesra Setdaprov Jatim",
+        isi="rapat koordinasi penerima hibah pd 5 Desember 2018 pukul 09.00 WIB di Gedung Negara Grahadi")
+    broadcasts.broadcast_run(broadcast_id=broadcast.pk)
+    broadcast_seconds = time.perf_counter() - t0
+    queued = Message.objects.filter(kind="broadcast").count()
+
+    runs = []
+    for label, day in (("first run (backlog)", today), ("same day again", today),
+                       ("a week later", today + datetime.timedelta(days=7))):
+        t0 = time.perf_counter()
+        result = reminders.run(today=day)
+        runs.append({"label": label, "seconds": time.perf_counter() - t0, "checked": result.checked,
+                     "queued": result.queued, "already": result.already, "skipped": result.skipped})
+    return {"seconds_to_seed": seeded, "grants": grants, "owing": len(owing),
+            "broadcast": {"seconds": broadcast_seconds, "recipients": broadcast.total, "queued": queued},
+            "reminders": runs}
+
+
+# ---------------------------------------------------------------- parent: one subprocess per engine
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **PG) as conn:
+        conn.execute(sql)
+
+
+def _run_engine(engine: str, size: int, recipients: int) -> dict | None:
+    env = {**os.environ, "DEBUG": "1", "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "AXES_ENABLED": "0",
+           "LOG_LEVEL": "WARNING"}
+    tmp = tempfile.mkdtemp(prefix="abah-bench-")
+    dbname = f"abah_bench_automation_{os.getpid()}"
+    try:
+        if engine == "sqlite":
+            env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+        else:
+            try:
+                _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}"')
+                _pg_admin(f'CREATE DATABASE "{dbname}"')
+            except Exception as error:  # noqa: BLE001 - report and skip the engine
+                print(f"  postgres: not available ({error})")
+                return None
+            env["DATABASE_URL"] = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{dbname}"
+        out = Path(tmp) / "result.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.automation", "--child", f"--size={size}", f"--recipients={recipients}",
+             f"--out={out}"], cwd=ROOT, env=env, timeout=3600, check=False)
+        if proc.returncode != 0 or not out.exists():
+            print(f"  {engine}: child failed (exit {proc.returncode})")
+            return {"failed": True}
+        return json.loads(out.read_text())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if engine == "postgres":
+            try:
+                _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            except Exception:  # noqa: BLE001, S110
+                pass
+
+
+def run(argv) -> int:
+    size = int(_option(argv, "size", "100000"))
+    recipients = int(_option(argv, "recipients", "10000"))
+    engines = [_option(argv, "engine", "")] if _option(argv, "engine", "") else ["sqlite", "postgres"]
+    failures = 0
+    for engine in engines:
+        print(f"-- {engine}: seeding {size} grants; broadcast to {recipients} institutions", flush=True)
+        data = _run_engine(engine, size, recipients)
+        if data is None:
+            continue
+        if data.get("failed"):
+            failures += 1
+            continue
+        print(f"   seeded {data['grants']} grants ({data['owing']} owing their LPJ) in {data['seconds_to_seed']:.1f} s")
+        b = data["broadcast"]
+        verdict = "PASS" if b["seconds"] < BROADCAST_TARGET and b["queued"] == b["recipients"] else "FAIL"
+        failures += verdict == "FAIL"
+        print(f"   {engine:8} broadcast  {b['queued']:6} of {b['recipients']} rows queued in {b['seconds']:6.2f} s  "
+              f"{verdict} (< {BROADCAST_TARGET:.0f} s)", flush=True)
+        for r in data["reminders"]:
+            verdict = "PASS" if r["seconds"] < REMINDER_TARGET else "FAIL"
+            failures += verdict == "FAIL"
+            print(f"   {engine:8} reminders  {r['label']:20} {r['seconds']:6.2f} s  {r['checked']:6} due, "
+                  f"{r['queued']:6} queued, {r['already']:6} already sent, {r['skipped']:5} skipped  "
+                  f"{verdict} (< {REMINDER_TARGET:.0f} s)", flush=True)
+    return 1 if failures else 0
+
+
+def main(argv) -> int:
+    if "--child" in argv:
+        result = child(int(_option(argv, "size", "100000")), int(_option(argv, "recipients", "10000")))
+        Path(_option(argv, "out", "result.json")).write_text(json.dumps(result))
+        return 0
+    return run(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
