@@ -69,11 +69,11 @@ def route_inbound(e164: str) -> Conversation | None:
 def search_institutions(query: str) -> list[routing.Party]:
     from django.db.models import Prefetch
 
-    from .search import normalise
+    from .search import institutions_named, normalise
 
     current = Prefetch("contacts", queryset=Contact.objects.filter(is_current=True), to_attr="current_contacts")
     institutions = (
-        Institution.objects.filter(name_search__contains=normalise(query).lower())
+        Institution.objects.filter(pk__in=institutions_named(normalise(query)))
         .prefetch_related(current)
         .order_by("name")[:20]
     )

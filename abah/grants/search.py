@@ -1,19 +1,23 @@
 """The navbar search: kode proses, DPA number or institution name; split into Data Aktif / Data Arsip.
 
-Fast at 100,000 grants: kode and DPA number are indexed equality lookups; the name is matched against the
-indexed lowercase column ``Institution.name_search`` in a subquery (no UPPER()/LOWER() per row).
+Fast at 100,000 grants: kode and DPA number are indexed equality lookups; a name is a substring of the
+lowercase column ``Institution.name_search``, found through a trigram index (migration 0003: pg_trgm's GIN
+index on PostgreSQL, an FTS5 trigram table on SQLite) in a subquery, so the database never scans every
+institution and Python never carries a list of ids.
 """
 
 import re
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from .models import Grant, Institution
 
 KODE_RE = re.compile(r"^\d{4}-[A-Za-z]{2}-\d{5}$")
 HAS_LETTER = re.compile(r"[^\W\d_]")
-MAX_IDS = 5000
+FTS_QUERY = "SELECT rowid FROM grants_institution_fts WHERE grants_institution_fts MATCH %s"
 ARSIP = Grant.Status.ARSIP
 
 
@@ -41,12 +45,23 @@ def condition(q: str) -> Q:
         exact |= Q(kode=q.upper())
     if not HAS_LETTER.search(q):
         return exact
-    matching = Institution.objects.filter(name_search__contains=q.lower()).values_list("pk", flat=True)
-    # The name scan runs once; its ids are reused by the count and the page (a subquery beyond MAX_IDS).
-    ids = list(matching[:MAX_IDS + 1])
-    names = Q(institution_id__in=ids if len(ids) <= MAX_IDS else matching)
+    names = Q(institution_id__in=institutions_named(q))
     exact_ids = list(Grant.objects.filter(exact).values_list("pk", flat=True)[:50])
     return names | Q(pk__in=exact_ids) if exact_ids else names
+
+
+def institutions_named(q: str):
+    """The ids of institutions whose name contains q (case-insensitive), as a subquery for ``__in``.
+
+    SQLite: the FTS5 trigram table answers a phrase query, which for the trigram tokenizer is exactly
+    "contains this substring" (three characters or more; shorter queries scan, which is cheap for them).
+    PostgreSQL: LIKE '%…%' on name_search is answered by the pg_trgm GIN index.
+    """
+    needle = q.lower()
+    if connection.vendor == "sqlite" and len(needle) >= 3:
+        phrase = '"' + needle.replace('"', '""') + '"'
+        return RawSQL(FTS_QUERY, [phrase])  # noqa: S611 - constant SQL, the query is a bound parameter
+    return Institution.objects.filter(name_search__contains=needle).values("pk")
 
 
 @dataclass

@@ -32,7 +32,7 @@ from .forms import (
     StatusForm,
 )
 from .models import Activity, Contact, Grant, Institution
-from .search import exact_kode, page_rows, search
+from .search import exact_kode, institutions_named, page_rows, search
 
 S = Grant.Status
 PER_PAGE = 20
@@ -297,7 +297,7 @@ def institution_list(request):
     q = " ".join(request.GET.get("q", "").split())[:200]
     institutions = Institution.objects.annotate(grant_count=Count("grants"))
     if q:
-        institutions = institutions.filter(name_search__contains=q.lower())
+        institutions = institutions.filter(pk__in=institutions_named(q))
     regency = request.GET.get("kabupaten", "")
     if regency:
         institutions = institutions.filter(regency=regency)

@@ -1,0 +1,48 @@
+"""Name search through the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL): substring semantics,
+case-insensitive, follows renames and deletions, and treats quotes and wildcards as plain text."""
+
+import pytest
+
+from abah.grants import services
+from abah.grants.models import Grant, Institution
+from abah.grants.search import institutions_named, search
+
+from .conftest import make_grant, make_institution
+
+pytestmark = pytest.mark.django_db
+
+
+def names(q):
+    return sorted(Institution.objects.filter(pk__in=institutions_named(q)).values_list("name", flat=True))
+
+
+def test_substring_case_insensitive_and_short_queries():
+    for name in ("Yayasan Nurul Huda", "Masjid Jami' Al-Ikhlas", "LPTQ Kabupaten Sidoarjo", "Gereja 100% Kasih"):
+        make_institution(name)
+    assert names("NURUL") == ["Yayasan Nurul Huda"]
+    assert names("rul hu") == ["Yayasan Nurul Huda"]
+    assert names("jami' al") == ["Masjid Jami' Al-Ikhlas"]
+    assert names("100%") == ["Gereja 100% Kasih"]
+    assert names("0%") == ["Gereja 100% Kasih"]  # short queries scan instead of using the index
+    assert names("%") == ["Gereja 100% Kasih"]  # a wildcard is a character, not "anything"
+    assert names('"huda"') == []
+    assert names("sidoarjo kab") == []
+    assert len(names("a")) == 4
+
+
+def test_index_follows_renames_and_deletions(admin_user):
+    institution = make_institution("Panti Asuhan Melati")
+    services.institution_update(institution=institution, by=admin_user, name="Panti Asuhan Mawar")
+    assert names("melati") == [] and names("mawar") == ["Panti Asuhan Mawar"]
+    institution.delete()
+    assert names("mawar") == []
+
+
+def test_search_page_counts_by_name(petugas):
+    huda = make_institution("Yayasan Nurul Huda")
+    make_grant(huda, petugas=petugas)
+    make_grant(huda, petugas=petugas, status=Grant.Status.ARSIP, year=2017)
+    make_grant(make_institution("Masjid Al-Falah"), petugas=petugas)
+    result = search("nurul huda")
+    assert (result.aktif, result.arsip) == (1, 1)
+    assert [g.institution.name for g in result.queryset] == ["Yayasan Nurul Huda"]
