@@ -79,7 +79,7 @@ def test_no_contact_still_records_and_logs_why(petugas):
     activity = Activity.objects.get(grant=grant, action="sms_skipped")
     assert "Masjid Tanpa Kontak" in activity.message
     note = Notification.objects.get(user=petugas, kind="disbursement_recorded")
-    assert "not sent" in note.text
+    assert "tidak dikirim" in note.text  # stored in the Indonesian UI language
 
 
 def test_missing_bank_skips_notice_but_not_the_disbursement(petugas):
