@@ -240,23 +240,7 @@ class Daemon:
         changes = []
         with transaction.atomic():
             if accepted:
-                stamp = db_datetime(now)
-                insert_rows(
-                    MessagePart,
-                    ["message_id", "seq", "gateway", "gateway_message_id", "status", "error_code", "error_reason",
-                     "updated_at"],
-                    [(r.id, seq, self.gateway, gid, MessagePart.Status.SENT, "", "", stamp)
-                     for r in accepted for seq, gid in enumerate(r.part_ids, start=1)],
-                )
-                ids = [r.id for r in accepted]
-                for start in range(0, len(ids), 900):
-                    mine.filter(id__in=ids[start : start + 900]).update(
-                        status=Message.Status.SENT, sent_at=now, gateway=self.gateway, lease_until=None,
-                        error_code="", error_reason="",
-                    )
-                changes += [(pk, Message.Status.SENDING, Message.Status.SENT) for pk in ids]
-                self.sent_total += len(ids)
-            services.emit_status_changes(changes)
+                self._record_accepted(accepted, mine, now)
             changes = []
             groups: dict[tuple, list[int]] = {}
             first, cap = conf.retry_backoff()
@@ -298,6 +282,64 @@ class Daemon:
                     )
                     changes += [(pk, Message.Status.SENDING, Message.Status.FAILED) for pk in ids]
             services.emit_status_changes(changes)
+
+    def _record_accepted(self, accepted: list[SendResult], mine, now) -> None:
+        """Parts and SENT status for what the gateway took. An SMSC answers a fast receipt within milliseconds,
+        so most receipts of the batch are already waiting: they are written with the parts (a delivered
+        message goes straight to DELIVERED), instead of updating every part and message a second time."""
+        reports, inbound, early = [], [], {}
+        if self.backend.early_reports:
+            reports, inbound = self.backend.poll(limit=self.batch_size * 4)
+            wanted = {gid for r in accepted for gid in r.part_ids}
+            early = {report.gateway_message_id: report for report in reports if report.gateway_message_id in wanted}
+        stamp = db_datetime(now)
+        rows, sent, delivered, unsettled = [], [], [], []
+        for r in accepted:
+            states = []
+            for seq, gid in enumerate(r.part_ids, start=1):
+                report = early.get(gid)
+                if report is None:
+                    rows.append((r.id, seq, self.gateway, gid, MessagePart.Status.SENT, "", "", stamp))
+                    states.append(MessagePart.Status.SENT)
+                elif report.delivered:
+                    rows.append((r.id, seq, self.gateway, gid, MessagePart.Status.DELIVERED, "", "", stamp))
+                    states.append(MessagePart.Status.DELIVERED)
+                else:
+                    rows.append((r.id, seq, self.gateway, gid, MessagePart.Status.FAILED, report.error_code[:32],
+                                 report.error_reason[:255], stamp))
+                    states.append(MessagePart.Status.FAILED)
+            if states and all(state == MessagePart.Status.DELIVERED for state in states):
+                delivered.append(r.id)
+            else:
+                sent.append(r.id)
+                if MessagePart.Status.FAILED in states:
+                    unsettled.append(r.id)
+        insert_rows(
+            MessagePart,
+            ["message_id", "seq", "gateway", "gateway_message_id", "status", "error_code", "error_reason", "updated_at"],
+            rows,
+        )
+        for ids, extra in ((sent, {"status": Message.Status.SENT}),
+                           (delivered, {"status": Message.Status.DELIVERED, "delivered_at": now})):
+            for start in range(0, len(ids), 900):
+                mine.filter(id__in=ids[start : start + 900]).update(
+                    sent_at=now, gateway=self.gateway, lease_until=None, error_code="", error_reason="", **extra
+                )
+        ids = sent + delivered
+        self.sent_total += len(ids)
+        services.emit_status_changes([(pk, Message.Status.SENDING, Message.Status.SENT) for pk in ids]
+                                     + [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in delivered])
+        if unsettled:
+            services.settle_messages(unsettled, now=now)
+        late = [report for report in reports if report.gateway_message_id not in early]
+        if late:
+            services.apply_delivery_reports(gateway=self.gateway, reports=late)
+        for sms in inbound:
+            services.receive_message(number=sms.number, text=sms.text, gateway=self.gateway,
+                                     gateway_message_id=sms.gateway_message_id, received_at=sms.received_at)
+        if reports or inbound:
+            backend = self.backend
+            transaction.on_commit(lambda: backend.acknowledge(reports, inbound))
 
     def poll(self) -> int:
         """Apply the delivery reports and inbound messages the gateway has for us, in one transaction."""

@@ -235,3 +235,33 @@ def test_backend_reconnects_and_reports_status(gateway, monkeypatch):
         assert backend.status() == (True, f"bound (transceiver) to 127.0.0.1:{gateway.port} as abah")
     finally:
         backend.close()
+
+
+def test_receipts_waiting_when_the_batch_is_recorded_are_written_with_the_parts(daemon, gateway):
+    from abah.sms.signals import message_status_changed
+
+    gateway.command("set delay_ms 0")  # receipts right behind the responses: all waiting at record time
+    gateway.command("set undeliv 900602$")
+    seen = []
+
+    def listener(sender, message, old_status, new_status, **kwargs):
+        seen.append((message.number, old_status, new_status))
+
+    message_status_changed.connect(listener, sender=Message)
+    try:
+        messages = queue(["081230900601", "081230900602"]) + queue(["081230900603"], text=LONG_GSM)
+        run_until(daemon, settled(messages))
+    finally:
+        message_status_changed.disconnect(listener, sender=Message)
+    result = statuses(messages)
+    assert result["+6281230900601"][0] == Message.Status.DELIVERED
+    assert result["+6281230900602"] == (Message.Status.FAILED, "undeliv", "Undeliverable (err 005)")
+    assert result["+6281230900603"][0] == Message.Status.DELIVERED
+    long = Message.objects.get(number="+6281230900603")
+    assert list(long.parts.values_list("seq", "status")) == [(1, "delivered"), (2, "delivered")]
+    assert long.sent_at and long.delivered_at and long.gateway == "default"
+    # Listeners still see both steps, in order.
+    assert [(old, new) for number, old, new in seen if number == "+6281230900601"] == [
+        ("sending", "sent"), ("sent", "delivered")]
+    assert ("+6281230900602", "sent", "failed") in seen
+    run_until(daemon, lambda: gateway.stats()["owed"] == 0)  # acknowledged after the commit

@@ -57,6 +57,10 @@ class InboundSMS:
 class BaseSmsBackend:
     """Subclasses implement send_messages and poll; open/close hold a connection where there is one."""
 
+    # True when delivery reports may already be waiting by the time send_messages returns (a fast SMSC): the
+    # worker then writes them together with the parts.
+    early_reports = False
+
     def __init__(self, name: str = "default", fail_silently: bool = False, **options):
         self.name = name
         self.fail_silently = fail_silently

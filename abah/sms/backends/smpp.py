@@ -35,6 +35,7 @@ from smpplib import consts, exceptions, smpp
 
 from abah.sms import encoding
 
+from . import smpp_codec as codec
 from .base import BaseSmsBackend, DeliveryReport, InboundSMS, SendResult
 
 log = logging.getLogger("abah.sms.smpp")
@@ -190,33 +191,35 @@ class _Link:
         if was_bound:
             log.info("SMPP %s %s link closed", backend.name, self.mode)
 
-    def send(self, command: str, register=None, **params):
-        """Build and write one PDU under the write lock; ``register(seq)`` runs before the bytes leave."""
+    def send(self, build, register=None) -> int:
+        """Write one PDU under the write lock: ``build(sequence)`` gives its bytes and ``register(sequence)``
+        runs before they leave (the answer may come back before sendall returns)."""
         client = self.client
         if client is None or not self.bound:
             raise LinkDown(self.last_error or "not bound")
         with self.wlock:
-            pdu = smpp.make_pdu(command, client=client, **params)
+            sequence = client.next_sequence()
+            data = build(sequence)
             if register is not None:
-                register(pdu.sequence)
+                register(sequence)
             try:
-                client.send_pdu(pdu)
-            except (exceptions.ConnectionError, exceptions.PDUError, OSError) as error:
+                client._socket.sendall(data)
+            except (OSError, AttributeError) as error:  # AttributeError: the socket was closed meanwhile
                 raise LinkDown(describe(error)) from error
-        return pdu
+        return sequence
 
-    def respond(self, command: str, sequence: int, status: int = 0):
+    def respond(self, command_id: int, sequence: int, body: bytes = b"", status: int = 0):
         client = self.client
-        if client is None:
+        if client is None or client._socket is None:
             return
         with self.wlock:
-            pdu = smpp.make_pdu(command, client=client, status=status)
-            pdu.sequence = sequence
-            client.send_pdu(pdu)
+            client._socket.sendall(codec.pdu(command_id, sequence, body, status))
 
     def read_loop(self):
+        """Read PDUs off the socket in large chunks (smpplib's read_pdu costs two recv calls and a hex dump each)."""
         backend = self.backend
         sock = self.client._socket
+        buffer = bytearray()
         while not backend.closing.is_set():
             readable, _w, _x = select.select([sock], [], [], 0.2)
             now = time.monotonic()
@@ -225,29 +228,53 @@ class _Link:
                     raise LinkDown("no answer to enquire_link")
                 if not self._enquire_sent and now - self._quiet_since > backend.enquire_link_interval:
                     self._enquire_sent = now
-                    self.send("enquire_link")
+                    self.send(lambda seq: codec.pdu(codec.ENQUIRE_LINK, seq))
                 continue
-            pdu = self.client.read_pdu()
+            chunk = sock.recv(1 << 18)
+            if not chunk:
+                raise LinkDown("connection closed by the SMSC")
+            buffer += chunk
             self._quiet_since = now
             self._enquire_sent = 0.0
-            command = pdu.command
-            if command in ("submit_sm_resp", "generic_nack"):
-                backend.submit_answered(self, pdu.sequence, pdu.status, getattr(pdu, "message_id", None))
-            elif command == "deliver_sm":
-                backend.deliver_received(self, pdu)
-            elif command == "enquire_link":
-                self.respond("enquire_link_resp", pdu.sequence)
-            elif command == "unbind":
-                self.respond("unbind_resp", pdu.sequence)
-                raise LinkDown("the SMSC unbound the session")
-            elif command == "unbind_resp":
-                raise LinkDown("unbound")
+            offset = 0
+            while len(buffer) - offset >= 16:
+                length, command_id, status, sequence = codec.HEADER.unpack_from(buffer, offset)
+                if length < 16 or length > 1 << 16:
+                    raise LinkDown(f"malformed PDU from the SMSC (length {length})")
+                if len(buffer) - offset < length:
+                    break
+                body = bytes(buffer[offset + 16 : offset + length])
+                offset += length
+                self.dispatch(command_id, status, sequence, body)
+            del buffer[:offset]
+
+    def dispatch(self, command_id: int, status: int, sequence: int, body: bytes):
+        backend = self.backend
+        if command_id == codec.SUBMIT_SM_RESP or command_id == codec.GENERIC_NACK:
+            backend.submit_answered(self, sequence, status, codec.message_id(body) if not status else None)
+        elif command_id == codec.DELIVER_SM:
+            try:
+                pdu = codec.parse_deliver_sm(sequence, body)
+            except codec.MalformedPDU:
+                log.warning("SMPP %s: malformed deliver_sm refused", backend.name)
+                self.respond(codec.DELIVER_SM_RESP, sequence, b"\0", consts.SMPP_ESME_RSYSERR)
+                return
+            backend.deliver_received(self, pdu)
+        elif command_id == codec.ENQUIRE_LINK:
+            self.respond(codec.ENQUIRE_LINK_RESP, sequence)
+        elif command_id == codec.UNBIND:
+            self.respond(codec.UNBIND_RESP, sequence)
+            raise LinkDown("the SMSC unbound the session")
+        elif command_id == codec.UNBIND_RESP:
+            raise LinkDown("unbound")
+        elif command_id != codec.ENQUIRE_LINK_RESP and not command_id & 0x80000000:
+            self.respond(codec.GENERIC_NACK, sequence, status=consts.SMPP_ESME_RINVCMDID)
 
     def unbind(self):
         if self.bound and self.client is not None:
             self.unbinding = True
             try:
-                self.send("unbind")
+                self.send(lambda seq: codec.pdu(codec.UNBIND, seq))
             except LinkDown:
                 pass
 
@@ -283,6 +310,8 @@ class SmppBackend(BaseSmsBackend):
     bind ("transceiver" | "transmitter_receiver"), source_addr (+ source_addr_ton/npi, guessed otherwise),
     window, concat ("udh" | "sar"), registered_delivery, enquire_link_interval, response_timeout,
     reconnect_min/max, throttle_pause, throttle_retries, connect_wait, service_type, validity_period."""
+
+    early_reports = True
 
     def __init__(self, name="default", *, host="127.0.0.1", port=2775, system_id="", password=None,
                  password_env="SMS_SMPP_PASSWORD",  # noqa: S107 (the name of a variable, not a secret)
@@ -497,12 +526,16 @@ class SmppBackend(BaseSmsBackend):
                 mine.add(key)
 
         number = job.sms.number.removeprefix("+")
-        link.send("submit_sm", register=register, service_type=self.service_type,
-                  source_addr_ton=self.source_addr_ton, source_addr_npi=self.source_addr_npi,
-                  source_addr=self.source_addr, dest_addr_ton=self.dest_addr_ton, dest_addr_npi=self.dest_addr_npi,
-                  destination_addr=number, esm_class=esm_class, data_coding=data_coding,
-                  registered_delivery=self.registered_delivery, validity_period=self.validity_period or None,
-                  short_message=payload, **tlvs)
+
+        def build(sequence):
+            return codec.submit_sm(
+                sequence, service_type=self.service_type, source_addr_ton=self.source_addr_ton,
+                source_addr_npi=self.source_addr_npi, source_addr=self.source_addr, dest_addr_ton=self.dest_addr_ton,
+                dest_addr_npi=self.dest_addr_npi, destination_addr=number, esm_class=esm_class, data_coding=data_coding,
+                registered_delivery=self.registered_delivery, validity_period=self.validity_period,
+                short_message=payload, **tlvs)
+
+        link.send(build, register=register)
         self.stats["submitted"] += 1
 
     def submit_answered(self, link, sequence, status, message_id):
@@ -596,7 +629,7 @@ class SmppBackend(BaseSmsBackend):
         if pdu.esm_class & 0x3C in (0x04, 0x10, 0x20):  # SMSC receipt, SME ack, intermediate notification
             report = self._parse_receipt(pdu)
             if report is None:
-                link.respond("deliver_sm_resp", pdu.sequence)
+                link.respond(codec.DELIVER_SM_RESP, pdu.sequence, b"\0")
                 return
             with self.cv:
                 self.stats["receipts"] += 1
@@ -647,7 +680,7 @@ class SmppBackend(BaseSmsBackend):
         if not complete:
             # Earlier parts are answered at once: an SMSC with a window of one would otherwise never send
             # the rest. Only the last part waits for the commit (a crash loses the earlier parts' bytes).
-            link.respond("deliver_sm_resp", pdu.sequence)
+            link.respond(codec.DELIVER_SM_RESP, pdu.sequence, b"\0")
             return
         joined = b"".join(entry["parts"][i] for i in range(1, total + 1))  # bytes first, then decode
         sms = InboundSMS(number, encoding.decode_payload(entry["coding"], joined), f"smpp-{uuid.uuid4().hex}")
@@ -697,6 +730,6 @@ class SmppBackend(BaseSmsBackend):
         for link, epoch, sequence in tokens:
             if link.bound and link.epoch == epoch:
                 try:
-                    link.respond("deliver_sm_resp", sequence)
+                    link.respond(codec.DELIVER_SM_RESP, sequence, b"\0")
                 except Exception as error:  # the link is going down; the SMSC will resend
                     log.info("SMPP %s: deliver_sm_resp not sent (%s)", self.name, describe(error))
