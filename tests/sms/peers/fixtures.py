@@ -73,7 +73,15 @@ class SmscPeer:
     def stats(self) -> dict:
         return json.loads(self.command("stats"))
 
+    def wait_for_session(self, timeout: float = 10.0) -> None:
+        """Our side may report "bound" before the peer's event loop has registered the session."""
+        deadline = time.monotonic() + timeout
+        while self.stats()["sessions"] < 1:
+            assert time.monotonic() < deadline, "no ESME bound to the SMSC peer"
+            time.sleep(0.02)
+
     def mo(self, source: str, dest: str, text: str, *, alphabet: str = "gsm", sar: bool = False) -> int:
+        self.wait_for_session()
         answer = self.command(f"mo {source} {dest} {alphabet} {text.encode().hex()}{' sar' if sar else ''}")
         assert answer.startswith("ok "), answer
         return int(answer.split()[1])
