@@ -29,8 +29,8 @@ def test_admin_edits_previews_saves_and_restores_a_template(page):
     original = current()
 
     browser_login(page, "admin")
-    page.click("nav >> text=SMS Center")
-    page.click("nav >> text=Templat SMS")
+    page.click("nav .dropdown-toggle:has-text('SMS Center')")
+    page.click("nav >> text=Template SMS")
     page.wait_for_selector("[data-testid=template-table]")
     screenshot(page, "automation-01-template-list")
     page.click("[data-testid=edit-lpj_billing]")
@@ -64,7 +64,7 @@ def test_admin_edits_previews_saves_and_restores_a_template(page):
     page.wait_for_selector("[data-testid=preview-text]:has-text('Abaikan jika sudah.')")
     assert not page.locator("[data-testid=preview-warning]").count()
     page.click("[data-testid=template-save]")
-    page.wait_for_selector("text=Versi 2 templat tersimpan")
+    page.wait_for_selector("text=Versi 2 template tersimpan")
     assert current().text == new_text and current().number == 2
     screenshot(page, "automation-04-template-saved")
 
@@ -76,8 +76,8 @@ def test_admin_edits_previews_saves_and_restores_a_template(page):
     page.click("[data-testid=user-menu]")
     page.click("button:has-text('Keluar')")
     browser_login(page, "petugas")
-    page.wait_for_selector("nav >> text=SMS Center")
-    page.click("nav >> text=SMS Center")
-    assert page.locator("nav >> text=Templat SMS").count() == 0
+    page.wait_for_selector("nav .dropdown-toggle:has-text('SMS Center')")
+    page.click("nav .dropdown-toggle:has-text('SMS Center')")
+    assert page.locator("nav >> text=Template SMS").count() == 0
     response = page.goto(page.base_url + "/hibah/otomatis/templat/lpj_billing/")
     assert response.status == 403
