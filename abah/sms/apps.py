@@ -25,3 +25,8 @@ class SmsConfig(AppConfig):
             register_menu(MenuItem("sms", _("Virtual phones"), "sms:simulator_phones", order=50, admin_only=True,
                                    icon="phone"))
         register_worker("smsd", ["smsd"])
+        from django.db.models.signals import post_migrate
+
+        from . import search
+
+        post_migrate.connect(search.ensure, sender=self, dispatch_uid="abah.sms.search.ensure")

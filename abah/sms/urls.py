@@ -8,6 +8,7 @@ urlpatterns = [
     path("pesan/", views.message_list, name="message_list"),
     path("percakapan/<int:pk>/", views.conversation_dialog, name="conversation_dialog"),
     path("percakapan/<int:pk>/utas/", views.conversation_thread, name="conversation_thread"),
+    path("percakapan/<int:pk>/sebelumnya/", views.conversation_older, name="conversation_older"),
     path("percakapan/<int:pk>/kirim/", views.conversation_send, name="conversation_send"),
     path("pengirim-tak-dikenal/", views.unknown_senders, name="unknown_senders"),
     path("pengirim-tak-dikenal/cari/", views.party_search, name="party_search"),

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Q
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,12 +18,14 @@ from django.views.decorators.http import require_POST
 from abah.core.access import admin_required, staff_required
 from abah.core.formatting import WIB
 
-from . import conf, phone, routing, services
+from . import conf, phone, routing, search, services
 from .models import Conversation, Message, SimulatorDelivery, SimulatorInbound, WorkerHeartbeat
 
 PAGE_SIZE = 50
-THREAD_LIMIT = 300
+THREAD_WINDOW = 50  # messages the Pesan dialog opens with; earlier ones load on demand
+THREAD_MAX = 500  # at most this many in one re-render of an open dialog
 CAPPED_COUNT = 1000
+TITLE_MATCHES = 200  # threads whose title matches a search; a longer list means the query is too vague
 
 
 # ---------------------------------------------------------------- UCP > Pesan
@@ -54,15 +57,33 @@ def _filtered_messages(params):
     query = (params.get("q") or "").strip()
     if query:
         active = True
-        digits = "".join(ch for ch in query if ch.isdigit())
-        number_match = Q()
-        if len(digits) >= 6 and len(digits) >= len(query.replace(" ", "").replace("-", "").replace("+", "")):
-            try:
-                number_match = Q(number=phone.parse_mobile(query))
-            except ValidationError:
-                number_match = Q(number__contains=digits.lstrip("0"))
-        qs = qs.filter(Q(text__icontains=query) | Q(conversation__title__icontains=query) | number_match)
+        qs = qs.filter(_search(query))
     return qs, active
+
+
+def _search(query: str) -> Q:
+    """Text, number or institution: each branch answered by an index, never by reading every message.
+
+    A complete mobile number finds its messages by the number index; anything else is looked up in the
+    trigram index of texts and numbers (abah/sms/search.py) and in thread titles (a small table).
+    """
+    compact = query.replace(" ", "").replace("-", "").replace(".", "")
+    if compact.lstrip("+").isdigit():
+        if len(compact) >= 8:
+            try:
+                return Q(number=phone.parse_mobile(query))
+            except ValidationError:
+                pass
+        # A part of a number ("0812309…" is stored "+62812309…"): search the digits without the trunk zero.
+        query = compact.lstrip("+").lstrip("0") or compact
+    titles = list(Conversation.objects.filter(title__icontains=query).values_list("id", flat=True)[:TITLE_MATCHES])
+    by_thread = Q(conversation_id__in=titles) if titles else Q(pk__in=[])
+    subquery = search.matching_ids(query)
+    if subquery is None:  # too short for the index: the plain scan, on a query of one or two characters
+        by_text = Q(text__icontains=query) | Q(number__contains=query)
+    else:
+        by_text = Q(pk__in=RawSQL(*subquery))  # noqa: S611 - fixed SQL, the query is a bound parameter
+    return by_text | by_thread
 
 
 @staff_required
@@ -109,16 +130,31 @@ def message_list(request):
 # ---------------------------------------------------------------- the Pesan dialog
 
 
-def _thread_context(conversation):
-    # The newest THREAD_LIMIT messages (index sms_msg_thread), shown oldest first.
-    newest = list(
-        conversation.messages.select_related("sender").order_by("-id")[: THREAD_LIMIT + 1]
-    )
-    truncated = len(newest) > THREAD_LIMIT
-    thread = list(reversed(newest[:THREAD_LIMIT]))
+def _since(request) -> int | None:
+    value = request.GET.get("since") or request.POST.get("since") or ""
+    return int(value) if value.isdigit() else None
+
+
+def _thread_context(conversation, *, since: int | None = None):
+    """The newest THREAD_WINDOW messages of a thread (index sms_msg_thread), shown oldest first.
+
+    ``since``: the oldest message the open dialog already shows; polls and sends re-render from there, so the
+    window grows with new messages instead of dropping the ones the user is reading (bounded by THREAD_MAX).
+    """
+    messages = conversation.messages.select_related("sender").order_by("-id")
+    if since:
+        newest = list(messages.filter(pk__gte=since)[: THREAD_MAX + 1])
+        more = len(newest) > THREAD_MAX
+        newest = newest[:THREAD_MAX]
+        older = more or messages.filter(pk__lt=since).exists()
+    else:
+        newest = list(messages[: THREAD_WINDOW + 1])
+        older = len(newest) > THREAD_WINDOW
+        newest = newest[:THREAD_WINDOW]
+    thread = list(reversed(newest))
     pending = any(m.direction == Message.Direction.OUT and m.is_pending for m in thread)
-    return {"conversation": conversation, "thread": thread, "pending": pending, "truncated": truncated,
-            "limit": THREAD_LIMIT}
+    return {"conversation": conversation, "thread": thread, "pending": pending, "has_older": older,
+            "since": thread[0].pk if thread else "", "window": THREAD_WINDOW}
 
 
 @staff_required
@@ -132,7 +168,24 @@ def conversation_dialog(request, pk):
 def conversation_thread(request, pk):
     """The thread alone: the dialog polls it while an outgoing message is pending."""
     conversation = get_object_or_404(Conversation, pk=pk)
-    return render(request, "sms/conversation_dialog.html#thread", _thread_context(conversation))
+    return render(request, "sms/conversation_dialog.html#thread", _thread_context(conversation, since=_since(request)))
+
+
+@staff_required
+def conversation_older(request, pk):
+    """The THREAD_WINDOW messages before ``before`` (the "earlier messages" button), oldest first."""
+    conversation = get_object_or_404(Conversation, pk=pk)
+    before = request.GET.get("before", "")
+    if not before.isdigit():
+        raise Http404
+    chunk = list(conversation.messages.select_related("sender").filter(pk__lt=int(before))
+                 .order_by("-id")[: THREAD_WINDOW + 1])
+    has_older = len(chunk) > THREAD_WINDOW
+    older = list(reversed(chunk[:THREAD_WINDOW]))
+    return render(request, "sms/conversation_dialog.html#older", {
+        "conversation": conversation, "older": older, "has_older": has_older,
+        "before": older[0].pk if older else "",
+    })
 
 
 @staff_required
@@ -144,7 +197,7 @@ def conversation_send(request, pk):
         services.send_manual(conversation=conversation, text=request.POST.get("text", ""), sender=request.user)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    context = {**_thread_context(conversation), "error": error, "sent": not error}
+    context = {**_thread_context(conversation, since=_since(request)), "error": error, "sent": not error}
     response = render(request, "sms/conversation_dialog.html#send_response", context)
     if not error:
         response["HX-Trigger"] = "sms-sent"

@@ -239,3 +239,84 @@ def test_send_too_long_from_dialog_is_refused(petugas_client, thread):
     response = petugas_client.post(reverse("sms:conversation_send", args=[thread.pk]), {"text": "🙏" * 400}, **HX)
     assert "Pesan terlalu panjang" in response.content.decode()
     assert not Message.objects.exists()
+
+
+def test_dialog_opens_with_the_newest_window_and_loads_earlier_messages(petugas_client, thread, petugas):
+    from abah.sms.views import THREAD_WINDOW
+
+    for i in range(THREAD_WINDOW + 12):
+        services.queue_message(to="081230900095", text=f"Pesan ke-{i:03d}", kind="invitation", conversation=thread)
+    body = petugas_client.get(reverse("sms:conversation_dialog", args=[thread.pk]), **HX).content.decode()
+    assert body.count('data-testid="sms-message"') == THREAD_WINDOW
+    assert "Pesan ke-011" not in body and "Pesan ke-012" in body and f"Pesan ke-{THREAD_WINDOW + 11:03d}" in body
+    assert body.index("Pesan ke-012") < body.index("Pesan ke-013")  # oldest first
+    assert 'data-testid="sms-older"' in body
+    oldest_shown = Message.objects.get(text="Pesan ke-012").pk
+    older = petugas_client.get(reverse("sms:conversation_older", args=[thread.pk]), {"before": oldest_shown}, **HX)
+    older = older.content.decode()
+    assert older.count('data-testid="sms-message"') == 12
+    assert older.index("Pesan ke-000") < older.index("Pesan ke-011")
+    assert 'data-testid="sms-older"' not in older  # nothing earlier left
+    assert petugas_client.get(reverse("sms:conversation_older", args=[thread.pk]), {"before": "x"}).status_code == 404
+    # A poll or a send re-renders from the oldest message the dialog shows, so the window only grows.
+    services.send_manual(conversation=thread, text="Yang terbaru", sender=petugas)
+    polled = petugas_client.get(reverse("sms:conversation_thread", args=[thread.pk]), {"since": oldest_shown},
+                                **HX).content.decode()
+    assert polled.count('data-testid="sms-message"') == THREAD_WINDOW + 1 and "Pesan ke-012" in polled
+    sent = petugas_client.post(reverse("sms:conversation_send", args=[thread.pk]),
+                               {"text": "Satu lagi", "since": oldest_shown}, **HX).content.decode()
+    assert sent.count('data-testid="sms-message"') == THREAD_WINDOW + 2 and "Pesan ke-012" in sent
+
+
+def test_dialog_query_count_does_not_grow_with_the_thread(petugas_client, thread, petugas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("sms:conversation_dialog", args=[thread.pk])
+    counts = []
+    for n in (3, 120):
+        while thread.messages.count() < n:
+            services.send_manual(conversation=thread, text="Halo", sender=petugas)
+        with CaptureQueriesContext(connection) as queries:
+            petugas_client.get(url, **HX)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_index_follows_inserts_updates_and_deletes(petugas_client):
+    """The trigram index is kept by database triggers, whichever way a message is written."""
+    from abah.sms import search
+    from abah.sms.dbutil import db_datetime, insert_rows
+
+    url = reverse("sms:message_list")
+    services.queue_message(to="081230900011", text="Undangan penandatanganan NPHD", kind="invitation")
+    services.queue_messages([{"to": "081230900022", "text": "Pencairan Tahap II sudah ditransfer",
+                              "kind": "disbursement"}])
+    now = db_datetime(timezone.now())
+    insert_rows(Message, ["direction", "number", "text", "encoding", "segments", "kind", "priority", "status",
+                          "meta", "next_attempt_at", "attempts", "worker", "gateway", "error_code", "error_reason",
+                          "created_at"],
+                [("in", "+6281230900033", "Laporan SPJ terlampir", "GSM-7", 1, "reply", 0, "received", "{}", now, 0,
+                  "", "", "", "", now)])
+    for query, expected in (("penandatanganan", "Undangan"), ("TAHAP ii", "Pencairan"), ("spj terl", "Laporan"),
+                            ("0812309", None), ("900033", "Laporan")):
+        body = petugas_client.get(url, {"q": query}).content.decode()
+        if expected:
+            assert expected in body and "1 pesan cocok" in body, query
+        else:
+            assert "3 pesan cocok" in body
+    message = Message.objects.get(number="+6281230900011")
+    Message.objects.filter(pk=message.pk).update(text="Teks diganti")
+    assert "Teks diganti" in petugas_client.get(url, {"q": "diganti"}).content.decode()
+    assert "0 pesan cocok" in petugas_client.get(url, {"q": "penandatanganan"}).content.decode()
+    Message.objects.filter(pk=message.pk).delete()
+    assert "0 pesan cocok" in petugas_client.get(url, {"q": "diganti"}).content.decode()
+    # A status update (the worker's hot path) leaves the index alone and the message findable.
+    Message.objects.update(status=Message.Status.FAILED)
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "Tahap II"}).content.decode()
+    # Reinstalling (post_migrate after every migrate) is idempotent and keeps every message indexed.
+    search.install()
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "Tahap II"}).content.decode()
+    # One or two characters are beyond a trigram index: a plain scan answers them.
+    assert "Laporan" in petugas_client.get(url, {"q": "sp"}).content.decode()
