@@ -11,8 +11,11 @@ database on 127.0.0.1:5432, user postgres, dropped afterwards), migrates it and 
 - broadcast: from confirm (``broadcast_create``) to every row queued (``broadcast_run``, the task body) for
   ``recipients`` institutions with a contact — target under 2 s;
 - reminders: ``reminders.run`` over all grants — the first run (every due step is new: the backlog of a fresh
-  installation), the same day again (all sent: the idempotent check), and a week later (the new steps only);
-  target under 5 s for each.
+  installation), the same day again (all sent: the idempotent check), and the next day (the steady state of a
+  daily run: only the steps that fall due that day); target under 5 s for each.
+
+Each figure is printed with the process's CPU time next to the wall time: on a shared machine the wall time
+also counts waiting for a core.
 """
 
 import json
@@ -96,23 +99,24 @@ def child(size: int, recipients: int) -> dict:
     reverse("automation:broadcast_list")  # a running worker has its URLconf loaded already
 
     # Broadcast: confirm → every row queued.
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     broadcast = broadcasts.broadcast_create(
         by=admin, filters={"fiscal_year": 2099}, text="Yth. Bpk/Ibu {nama}, {isi}. Biro Kesra Setdaprov Jatim",
         isi="rapat koordinasi penerima hibah pd 5 Desember 2018 pukul 09.00 WIB di Gedung Negara Grahadi")
     broadcasts.broadcast_run(broadcast_id=broadcast.pk)
-    broadcast_seconds = time.perf_counter() - t0
+    broadcast_seconds, broadcast_cpu = time.perf_counter() - t0, time.process_time() - c0
     queued = Message.objects.filter(kind="broadcast").count()
 
     runs = []
     for label, day in (("first run (backlog)", today), ("same day again", today),
-                       ("a week later", today + datetime.timedelta(days=7))):
-        t0 = time.perf_counter()
+                       ("the next day", today + datetime.timedelta(days=1))):
+        t0, c0 = time.perf_counter(), time.process_time()
         result = reminders.run(today=day)
-        runs.append({"label": label, "seconds": time.perf_counter() - t0, "checked": result.checked,
-                     "queued": result.queued, "already": result.already, "skipped": result.skipped})
+        runs.append({"label": label, "seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                     "checked": result.checked, "queued": result.queued, "already": result.already,
+                     "skipped": result.skipped})
     return {"seconds_to_seed": seeded, "grants": grants, "owing": len(owing),
-            "broadcast": {"seconds": broadcast_seconds, "recipients": broadcast.total, "queued": queued},
+            "broadcast": {"seconds": broadcast_seconds, "cpu": broadcast_cpu, "recipients": broadcast.total, "queued": queued},
             "reminders": runs}
 
 
@@ -176,12 +180,13 @@ def run(argv) -> int:
         b = data["broadcast"]
         verdict = "PASS" if b["seconds"] < BROADCAST_TARGET and b["queued"] == b["recipients"] else "FAIL"
         failures += verdict == "FAIL"
-        print(f"   {engine:8} broadcast  {b['queued']:6} of {b['recipients']} rows queued in {b['seconds']:6.2f} s  "
-              f"{verdict} (< {BROADCAST_TARGET:.0f} s)", flush=True)
+        print(f"   {engine:8} broadcast  {b['queued']:6} of {b['recipients']} rows queued in {b['seconds']:6.2f} s "
+              f"(cpu {b['cpu']:5.2f} s)  {verdict} (< {BROADCAST_TARGET:.0f} s)", flush=True)
         for r in data["reminders"]:
             verdict = "PASS" if r["seconds"] < REMINDER_TARGET else "FAIL"
             failures += verdict == "FAIL"
-            print(f"   {engine:8} reminders  {r['label']:20} {r['seconds']:6.2f} s  {r['checked']:6} due, "
+            print(f"   {engine:8} reminders  {r['label']:20} {r['seconds']:6.2f} s (cpu {r['cpu']:5.2f} s)  "
+                  f"{r['checked']:6} due, "
                   f"{r['queued']:6} queued, {r['already']:6} already sent, {r['skipped']:5} skipped  "
                   f"{verdict} (< {REMINDER_TARGET:.0f} s)", flush=True)
     return 1 if failures else 0

@@ -45,6 +45,7 @@ BILLABLE_STATUSES = (
 )
 DEFAULT_DAYS = (30, 7, 1)
 DEFAULT_OVERDUE_EVERY = 7
+SHOWN_OVERDUE = 6  # sent overdue reminders listed on the grant page
 
 
 def reminder_days() -> tuple[int, ...]:
@@ -257,7 +258,21 @@ def grant_schedule(grant: Grant, today: datetime.date | None = None) -> list[Sch
         else:
             state = "missed"
         rows.append(ScheduleRow(step, message, state))
-    return rows
+    # Years overdue make hundreds of weekly steps: keep the ones sent (the latest few), due or upcoming.
+    overdue = [r for r in rows if r.step.overdue]
+    shown = [r for r in overdue if r.state != "missed"]
+    sent = [r for r in shown if r.state == "sent"]
+    shown = [r for r in shown if r.state != "sent" or r in sent[-SHOWN_OVERDUE:]]
+    return [r for r in rows if not r.step.overdue] + shown
+
+
+def hidden_overdue(rows: list[ScheduleRow], grant: Grant, today: datetime.date | None = None) -> int:
+    """How many overdue steps grant_schedule left out (not sent, or sent before the latest few)."""
+    if not grant.lpj_due_date:
+        return 0
+    today = today or timezone.localdate()
+    total = sum(1 for s in schedule(grant.lpj_due_date, today) if s.overdue)
+    return total - sum(1 for r in rows if r.step.overdue)
 
 
 @transaction.atomic

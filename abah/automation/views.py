@@ -249,8 +249,9 @@ def _filters_display(filters: dict) -> list[tuple[str, str]]:
 def _panel_context(request, grant) -> dict:
     from .models import ReminderPause
 
+    rows = reminders.grant_schedule(grant)
     return {
-        "grant": grant, "rows": reminders.grant_schedule(grant),
+        "grant": grant, "rows": rows, "hidden_overdue": reminders.hidden_overdue(rows, grant),
         "owes": reminders.owes_lpj(grant),
         "paused": ReminderPause.objects.filter(grant=grant).select_related("paused_by").first(),
         "can_pause": access.can_pause_reminders(request.user, grant),

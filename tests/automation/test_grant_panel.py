@@ -62,3 +62,18 @@ def test_no_panel_without_a_due_date(petugas_client, petugas):
     grant = make_grant(make_institution(), petugas=petugas)
     body = petugas_client.get(reverse("grants:grant_detail", args=[grant.pk])).content.decode()
     assert 'data-testid="lpj-reminders"' not in body
+
+
+def test_years_overdue_list_only_the_latest_steps(owing, petugas_client):
+    today = DUE + datetime.timedelta(days=365 * 3)
+    for weeks in range(0, 20):
+        reminders.run(today=today - datetime.timedelta(days=7 * (20 - weeks)))
+    rows = reminders.grant_schedule(owing, today=today)
+    assert [r.step.key for r in rows][:3] == ["h30", "h7", "h1"]
+    overdue = [r for r in rows if r.step.overdue]
+    assert [r.state for r in overdue] == ["sent"] * reminders.SHOWN_OVERDUE + ["due", "upcoming"]
+    assert reminders.hidden_overdue(rows, owing, today) == 158 - len(overdue)  # 157 steps so far + the next
+    with time_machine.travel(datetime.datetime(today.year, today.month, today.day, 10, tzinfo=WIB), tick=False):
+        body = petugas_client.get(reverse("grants:grant_detail", args=[owing.pk])).content.decode()
+    assert body.count('data-testid="reminder-late') == len(overdue)
+    assert 'data-testid="reminders-hidden"' in body

@@ -1,6 +1,6 @@
 """In Debian's Chromium: the Admin edits the LPJ billing template — an unknown placeholder is refused, the live
 preview on a real grant shows the encoding, the segment count and a UCS-2 warning, a new version is saved and an
-older one restored. A Petugas cannot open the editor."""
+older one restored. The grant page lists the LPJ reminders and pauses them. A Petugas cannot open the editor."""
 
 import datetime
 
@@ -72,6 +72,15 @@ def test_admin_edits_previews_saves_and_restores_a_template(page):
     page.wait_for_selector("[data-testid=version-3]")
     assert current().text == original.text and current().number == 3
     screenshot(page, "automation-05-template-restored")
+
+    # The grant page shows its LPJ reminders; the Admin pauses them for this grant.
+    page.goto(page.base_url + f"/hibah/{grant.pk}/")
+    panel = page.locator("[data-testid=lpj-reminders]")
+    panel.wait_for()
+    assert "H-30" in panel.inner_text() and "9 Januari 2019" in panel.inner_text()
+    page.click("[data-testid=reminders-pause]")
+    page.wait_for_selector("[data-testid=reminders-paused]")
+    screenshot(page, "automation-06-grant-reminders-paused")
 
     page.click("[data-testid=user-menu]")
     page.click("button:has-text('Keluar')")
