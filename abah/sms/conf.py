@@ -26,9 +26,20 @@ DEFAULT_GATEWAYS = {
 }
 
 
+def _json_env(name: str):
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"the environment variable {name} is not valid JSON: {error}") from error
+
+
 def gateways() -> dict:
-    """The configured gateways; SMS_GATEWAY_BACKEND / SMS_GATEWAY_OPTIONS (JSON) override "default"."""
-    configured = getattr(settings, "SMS_GATEWAYS", None) or DEFAULT_GATEWAYS
+    """The configured gateways: settings.SMS_GATEWAYS, else the SMS_GATEWAYS environment variable (JSON of
+    the same shape), else the simulator. SMS_GATEWAY_BACKEND / SMS_GATEWAY_OPTIONS (JSON) override "default"."""
+    configured = getattr(settings, "SMS_GATEWAYS", None) or _json_env("SMS_GATEWAYS") or DEFAULT_GATEWAYS
     result = {name: {"BACKEND": cfg["BACKEND"], "OPTIONS": dict(cfg.get("OPTIONS", {}))} for name, cfg in configured.items()}
     backend = os.environ.get("SMS_GATEWAY_BACKEND", "").strip()
     if backend:
@@ -39,10 +50,10 @@ def gateways() -> dict:
             }.get(backend, backend)
         if backend != result.get("default", {}).get("BACKEND"):
             result["default"] = {"BACKEND": backend, "OPTIONS": {}}
-    extra = os.environ.get("SMS_GATEWAY_OPTIONS", "").strip()
+    extra = _json_env("SMS_GATEWAY_OPTIONS")
     if extra:
         result.setdefault("default", {"BACKEND": DEFAULT_GATEWAYS["default"]["BACKEND"], "OPTIONS": {}})
-        result["default"]["OPTIONS"].update(json.loads(extra))
+        result["default"]["OPTIONS"].update(extra)
     return result
 
 
@@ -72,7 +83,7 @@ def routes() -> dict[str, list[str]]:
         SMS_ROUTES = {"code": ["aggregator", "modem"], "broadcast": ["modem", "aggregator"], "*": ["aggregator"]}
     """
     names = list(gateways())
-    configured = getattr(settings, "SMS_ROUTES", None) or {}
+    configured = getattr(settings, "SMS_ROUTES", None) or _json_env("SMS_ROUTES") or {}
     result = {"*": names}
     for kind, route in configured.items():
         route = [route] if isinstance(route, str) else list(route)

@@ -265,3 +265,32 @@ def test_receipts_waiting_when_the_batch_is_recorded_are_written_with_the_parts(
         ("sending", "sent"), ("sent", "delivered")]
     assert ("+6281230900602", "sent", "failed") in seen
     run_until(daemon, lambda: gateway.stats()["owed"] == 0)  # acknowledged after the commit
+
+
+def test_transmitter_plus_receiver_binds_carry_submits_receipts_and_replies(settings, gateway):
+    settings.SMS_GATEWAYS = {"default": smpp_gateway(gateway, bind="transmitter_receiver", source_addr="+6281100")}
+    worker = Daemon(batch_size=50, interval=0.05)
+    worker.backend.open()
+    try:
+        assert [link.mode for link in worker.backend.links] == ["transmitter", "receiver"]
+        assert worker.backend.status()[0]
+        messages = queue(["081230900701", "081230900702"])
+        assert gateway.mo("6281230900703", "6281100", "BALAS YA") == 1
+        run_until(worker, lambda: settled(messages)() and Message.objects.filter(direction="in").exists())
+    finally:
+        worker.backend.close()
+    assert set(statuses(messages).values()) == {(Message.Status.DELIVERED, "", "")}
+    assert gateway.stats()["binds"] == 2
+    assert Message.objects.get(direction="in").text == "BALAS YA"
+
+
+def test_a_refused_bind_is_reported_in_words():
+    from smpplib import exceptions
+
+    from abah.sms.backends.smpp import describe
+
+    # What smpplib raises when the SMSC answers bind_transceiver_resp with a command status.
+    refused = exceptions.PDUError("(14) bind_transceiver_resp: Invalid Password", 0x0E)
+    assert describe(refused) == "bind refused: ESME_RINVPASWD: invalid password"
+    assert describe(exceptions.PDUError("(15) bind_transceiver_resp: Invalid System ID", 0x0F)) == (
+        "bind refused: ESME_RINVSYSID: invalid system ID")

@@ -220,3 +220,21 @@ def test_codes_via_smpp_broadcasts_via_the_modem_until_its_heartbeat_is_lost(tmp
         assert len(modem.query(outbox)) == 2  # nothing more reached the modem's outbox
     finally:
         smsc.stop()
+
+
+def test_gateways_and_routes_from_the_environment(settings, monkeypatch):
+    import json
+
+    del settings.SMS_GATEWAYS
+    monkeypatch.setenv("SMS_GATEWAYS", json.dumps({
+        "aggregator": {"BACKEND": "abah.sms.backends.smpp.SmppBackend", "OPTIONS": {"host": "10.0.0.7"}},
+        "modem": {"BACKEND": "abah.sms.backends.gammu.GammuBackend", "OPTIONS": {"path": "/var/lib/gammu/smsd.db"}},
+    }))
+    monkeypatch.setenv("SMS_ROUTES", json.dumps({"broadcast": ["modem", "aggregator"]}))
+    assert list(conf.gateways()) == ["aggregator", "modem"]
+    assert conf.default_gateway() == "aggregator" and conf.gateway_config()["OPTIONS"] == {"host": "10.0.0.7"}
+    assert conf.route_for("broadcast") == ["modem", "aggregator"] and conf.route_for("code") == ["aggregator", "modem"]
+    assert Daemon(gateway="default").gateway == "aggregator"  # smsd without --gateway drives the first one
+    monkeypatch.setenv("SMS_ROUTES", "{not json")
+    with pytest.raises(ImproperlyConfigured, match="SMS_ROUTES is not valid JSON"):
+        conf.routes()

@@ -5,7 +5,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from abah.sms.backends import get_backend
-from abah.sms.conf import gateways
+from abah.sms.conf import gateways, route_for, routes
+from abah.sms.models import Message
 
 
 class Command(BaseCommand):
@@ -38,5 +39,9 @@ class Command(BaseCommand):
             self.stdout.write(f"[{' ok ' if good else 'FAIL'}] {name} ({kind})")
             for ok, detail in steps:
                 self.stdout.write(f"    {'✓' if ok else '✗'} {detail}")
+        self.stdout.write("routes (first gateway that is up sends; the others take over):")
+        table = routes()
+        for kind in [k for k in Message.Kind.values if k != Message.Kind.REPLY]:
+            self.stdout.write(f"    {kind}: {' → '.join(route_for(kind, table))}")
         if failed:
             sys.exit(1)

@@ -17,7 +17,7 @@ class Command(BaseCommand):
     help = "Send queued SMS through the configured gateway and apply its delivery reports and replies."
 
     def add_arguments(self, parser):
-        parser.add_argument("--gateway", default="default")
+        parser.add_argument("--gateway", default="default", help="the gateway to drive; run one smsd per gateway")
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--lease", type=positive, default=60.0, help="seconds a claimed batch stays ours")
         parser.add_argument("--interval", type=float, default=0.5, help="seconds to wait when there is nothing to do")
@@ -28,7 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, gateway, batch_size, lease, interval, worker_id, once, exit_when_idle, max_seconds,
                **options):
-        if gateway not in gateways():
+        if gateway not in gateways() and gateway != "default":  # "default": the first one configured
             raise CommandError(f"unknown gateway {gateway!r}; configured: {', '.join(gateways())}")
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
