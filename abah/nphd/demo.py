@@ -3,6 +3,7 @@ waiting for Proses. Idempotent: nothing is added when appointments exist."""
 
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -44,13 +45,18 @@ def seed_appointments(*, size: int, stdout) -> None:
                     Grant.objects.filter(pk=grant.pk).update(petugas=petugas)
                     grant.petugas = petugas
                 contact = grant.institution.current_contact
-                invitation = services.invitation_create(
+                invitation = services.invitation_create(  # demo grants are valid: errors here are bugs
                     grant=grant, date=today + datetime.timedelta(days=days),
                     phone=contact.phone if contact else f"+62812309{grant.pk % 100000:05d}"[:14],
                     person=contact.person if contact else "Ahmad Fauzi", region="ID", by=petugas)
                 count += 1
             if processed and invitation is not None:
-                sent = services.appointment_process(appointment=invitation.appointment, by=petugas)
+                try:
+                    with transaction.atomic():
+                        sent = services.appointment_process(appointment=invitation.appointment, by=petugas)
+                except ValidationError as error:  # e.g. no invitation template: the appointment stays unsent
+                    stdout.write(f"  appointment #{invitation.appointment_id} not processed: {' '.join(error.messages)}")
+                    continue
                 for i, message in enumerate(sent):
                     # Aged as if the worker had sent them and the operator had reported back.
                     if i % 2 == 0:

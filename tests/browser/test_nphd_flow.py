@@ -13,7 +13,7 @@ from abah.nphd import services
 from abah.nphd.models import Appointment, Invitation
 from abah.sms.models import Message
 from tests.conftest import browser_login, make_user, screenshot
-from tests.nphd.conftest import make_grant, make_institution
+from tests.nphd.conftest import ensure_templates, make_grant, make_institution
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,6 +43,7 @@ def test_nphd_invitation_flow(page, settings):
     settings.SMS_GATEWAYS = SIMULATOR
     settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
     settings.ABAH_SMS_INFO_PHONE = "(031) 3524001"
+    ensure_templates()
     petugas = make_user("azhariyah", role="petugas", first_name="Azhariyah", last_name="",
                         phone="+6281230900031", phone_verified_at=timezone.now())
     make_user("sitiadmin", role="admin", first_name="Siti", last_name="Rahmawati",

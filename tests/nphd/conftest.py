@@ -14,6 +14,18 @@ LOCMEM = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend", "OPTI
 S = Grant.Status
 
 
+def ensure_templates():
+    """The invitation templates come from automation's data migration; a transactional test's flush removes
+    them, so the tests after one put the defaults back."""
+    from abah.automation import services as automation_services
+    from abah.automation.models import SmsTemplate
+    from abah.automation.templating import DEFAULT_TEXTS
+
+    for kind in ("invitation", "invitation_cancelled"):
+        if not SmsTemplate.objects.filter(kind=kind, current__isnull=False).exists():
+            automation_services.template_save(kind=kind, text=DEFAULT_TEXTS[kind])
+
+
 @pytest.fixture(autouse=True)
 def _locmem_gateway(settings, monkeypatch):
     monkeypatch.delenv("SMS_GATEWAY_BACKEND", raising=False)
@@ -37,6 +49,7 @@ def make_institution(name="Yayasan Nurul Huda", *, phone="081230900095", person=
 
 
 def make_grant(institution=None, *, status=S.DITETAPKAN, petugas=None, year=2026, **fields):
+    ensure_templates()
     institution = institution or make_institution()
     defaults = {"amount_requested": Decimal("400000000"), "purpose": "Pembangunan Ruang Kelas Baru (RKB)"}
     defaults.update(fields)

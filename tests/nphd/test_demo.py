@@ -8,10 +8,13 @@ from django.core.management import call_command
 from abah.nphd.models import Appointment, Invitation
 from abah.sms.models import Message
 
+from .conftest import ensure_templates
+
 pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_adds_appointments_once():
+    ensure_templates()
     out = io.StringIO()
     call_command("seed_demo", "--size", "400", stdout=out)
     assert "3 NPHD appointments, 5 invitations" in out.getvalue()
@@ -26,3 +29,13 @@ def test_seed_demo_adds_appointments_once():
     call_command("seed_demo", "--size", "400", stdout=out)
     assert "NPHD appointments exist already; nothing to do" in out.getvalue()
     assert Appointment.objects.count() == 3 and Invitation.objects.count() == 5
+
+
+def test_seed_demo_without_templates_still_seeds_unsent_appointments():
+    from abah.automation.models import SmsTemplate
+
+    SmsTemplate.objects.filter(kind="invitation").update(current=None)
+    out = io.StringIO()
+    call_command("seed_demo", "--size", "400", stdout=out)
+    assert "not processed" in out.getvalue()
+    assert Appointment.objects.count() == 3 and not Message.objects.filter(kind="invitation").exists()
