@@ -162,3 +162,60 @@ def test_loop_mode_runs_passes_until_stopped(owing):
     with time_machine.travel(at(DUE - datetime.timedelta(days=1)), tick=False):
         call_command("lpj_reminders", "--loop", "--interval", "0.01", "--max-passes", "3", verbosity=0)
     assert len(billing()) == 1
+
+
+def test_the_worker_runs_the_scheduler():
+    from abah.core.runtime import worker_commands
+
+    assert ("lpj-reminders", ["lpj_reminders", "--loop"]) in worker_commands()
+
+
+def test_reminders_wait_for_the_send_window(owing, settings):
+    """Queued at night, a reminder leaves only when the send window opens (the SMS worker enforces it)."""
+    from abah.sms.backends import locmem
+
+    from .conftest import run_worker
+
+    settings.SMS_SEND_WINDOW = ("08:00", "20:00")
+    night = datetime.datetime(2019, 1, 2, 22, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=7)))
+    with time_machine.travel(night, tick=False):
+        call_command("lpj_reminders", "--once", verbosity=0)
+        run_worker()
+    assert [m.status for m in billing()] == ["queued"] and locmem.outbox == []
+    with time_machine.travel(night + datetime.timedelta(hours=10, minutes=30), tick=False):
+        run_worker()
+    assert [m.status for m in billing()] == ["sent"] and len(locmem.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_workers_at_once_send_each_step_once(petugas):
+    """Real concurrent runs (threads with their own connections): the unique key admits one message per step."""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises them by design)")
+    grants = [make_grant(make_institution(f"Lembaga {i}", phone=f"0812309002{i:02d}"), petugas=petugas,
+                         status=Grant.Status.LPJ_MENUNGGU, lpj_due_date=DUE) for i in range(30)]
+    barrier = threading.Barrier(4)
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait(timeout=30)
+            results.append(reminders.run(today=DUE - datetime.timedelta(days=1), chunk_size=7))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert len(billing()) == len(grants)
+    assert sum(r.queued for r in results) == len(grants)
+    assert sum(g.activities.filter(action="sms_queued").count() for g in grants) == len(grants)

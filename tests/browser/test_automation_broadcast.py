@@ -16,13 +16,11 @@ from tests.conftest import browser_login, screenshot
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LOCMEM = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend", "OPTIONS": {}}}
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
 
 
 def test_broadcast_to_demo_institutions_progress_and_cancel_halfway(page, settings):
     settings.SMS_GATEWAYS = LOCMEM
     settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
-    settings.TASKS = IMMEDIATE  # the task runs when the confirm commits (the db_worker's job in production)
     call_command("seed_demo", size=3100, stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
     Message.objects.all().delete()  # the demo's own conversations are not part of this story
     locmem.reset()
@@ -47,25 +45,30 @@ def test_broadcast_to_demo_institutions_progress_and_cancel_halfway(page, settin
     screenshot(page, "automation-10-broadcast-preview")
 
     page.click("[data-testid=broadcast-confirm]")
+    # Confirmed: the task waits for the background worker (django-tasks-db), the page polls meanwhile.
+    page.wait_for_selector("[data-testid=broadcast-progress][data-status=pending]")
+    assert not Message.objects.filter(kind="broadcast").exists()
+    screenshot(page, "automation-11-broadcast-pending")
+    call_command("db_worker", batch=True, interval=0, no_startup_delay=True)  # what `make run`'s worker does
     page.wait_for_selector("[data-testid=broadcast-progress][data-status=queued]")
     broadcast = Broadcast.objects.get()
     assert broadcast.queued == sendable
     assert int(page.inner_text("[data-testid=progress-waiting]")) == sendable
-    screenshot(page, "automation-11-broadcast-queued")
+    screenshot(page, "automation-12-broadcast-queued")
 
     # The worker sends half (one batch), the progress bar follows by itself.
     half = sendable // 2
     daemon = Daemon(batch_size=half)
     daemon.send(daemon.claim())
     page.wait_for_selector(f"[data-testid=progress-sent]:text-is('{half}')")
-    screenshot(page, "automation-12-broadcast-half-sent")
+    screenshot(page, "automation-13-broadcast-half-sent")
 
     page.click("[data-testid=broadcast-cancel]")
     page.wait_for_selector("[data-testid=broadcast-progress][data-status=cancelled]")
     assert int(page.inner_text("[data-testid=progress-withdrawn]")) == sendable - half
     assert int(page.inner_text("[data-testid=progress-waiting]")) == 0
     assert page.locator("[data-testid=broadcast-cancel]").count() == 0
-    screenshot(page, "automation-13-broadcast-cancelled")
+    screenshot(page, "automation-14-broadcast-cancelled")
 
     call_command("smsd", once=True)
     assert len(locmem.outbox) == half  # nothing withdrawn went out
