@@ -2,7 +2,9 @@
 
 Ours: from "N messages queued" to "N delivery receipts applied in our database" (Message DELIVERED), on a
 fresh SQLite file and a fresh PostgreSQL database. Kannel: from the first HTTP sendsms to the last final
-dlr-url callback. Options: --n 5000, --engines sqlite,postgresql, --window 64, --no-kannel.
+dlr-url callback. Options: --n=5000, --engines=sqlite,postgresql, --window=64, --no-kannel, --gammu-n=10,
+--no-gammu. Gammu SMSD (a real gammu-smsd, dummy modem) is measured too, from queued to sent by the modem:
+it is bounded by the modem (~1 msg/s), not a target.
 Everything listens on 127.0.0.1; every process started here is stopped by its PID.
 """
 
@@ -142,6 +144,64 @@ def worker(n: int) -> None:
     daemon.backend.close()
     print(json.dumps({"n": n, "delivered": delivered, "seconds": seconds, "rate": delivered / seconds,
                       "stats": stats}))
+
+
+def run_gammu(n: int, workdir: Path) -> dict:
+    """Our worker + GammuBackend into a real gammu-smsd (dummy modem driver, LoopSleep=1), in a subprocess."""
+    database_url, cleanup = fresh_database("sqlite", workdir)
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("TEST_DATABASE_NAME", None)
+    try:
+        out = subprocess.run([sys.executable, "-m", "bench.sms_gateways", "--gammu-worker", str(n), str(workdir)],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        if out.returncode != 0:
+            raise RuntimeError(f"gammu worker failed:\n{out.stderr[-3000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        cleanup()
+
+
+def gammu_worker(n: int, workdir: Path) -> None:
+    """Queue n messages for the modem and run the worker until gammu-smsd has sent them all (sentitems)."""
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.WARNING)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from abah.sms import services
+    from abah.sms.daemon import Daemon
+    from tests.sms.peers.gammu_peer import GammuPeer
+
+    call_command("migrate", verbosity=0)
+    (workdir / "gammu").mkdir(exist_ok=True)
+    peer = GammuPeer(workdir / "gammu", "sqlite")
+    peer.create_database()
+    peer.start()
+    try:
+        settings.SMS_GATEWAYS = {"modem": {"BACKEND": "abah.sms.backends.gammu.GammuBackend",
+                                           "OPTIONS": peer.options()}}
+        daemon = Daemon(gateway="modem", batch_size=100, interval=0.05)
+        daemon.backend.open()
+        started = time.perf_counter()
+        services.queue_messages([{"to": f"+62812{i:07d}", "text": f"Kode verifikasi {i:06d}", "kind": "code"}
+                                 for i in range(n)])
+        sent = 0
+        deadline = time.monotonic() + 60 + 5 * n
+        while time.monotonic() < deadline:
+            daemon.tick(drain=True)
+            sent = peer.query("SELECT COUNT(*) FROM sentitems WHERE \"Status\" = 'SendingOK'")[0][0]
+            if sent >= n:
+                break
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        daemon.backend.close()
+    finally:
+        peer.stop()
+    print(json.dumps({"n": n, "sent": sent, "seconds": seconds, "rate": sent / seconds}))
 
 
 # ---------------------------------------------------------------- Kannel
@@ -294,7 +354,7 @@ def run_kannel(smsc_port: int, n: int, workdir: Path, connections: int = 16) -> 
 
 
 def run(argv: list[str]) -> int:
-    args = {"--n": "5000", "--engines": "sqlite,postgresql", "--window": "64"}
+    args = {"--n": "5000", "--engines": "sqlite,postgresql", "--window": "64", "--gammu-n": "10"}
     for arg in argv:
         key, _, value = arg.partition("=")
         args[key] = value or "1"
@@ -331,12 +391,28 @@ def run(argv: list[str]) -> int:
         stop(peer, "npm smpp peer")
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"  target: ≥{TARGET_RATE:,.0f} msg/s and ≥ Kannel on every engine → {'PASS' if ok else 'FAIL'}")
-    print("  Gammu (modem): bounded by the modem, ~1 msg/s with LoopSleep=1 (not a target; see docs/gateways.md)")
+    gammu_n = int(args["--gammu-n"])
+    if "--no-gammu" in args or not gammu_n:
+        pass
+    elif not shutil.which("gammu-smsd"):
+        print("  Gammu SMSD: gammu-smsd not installed (apt-get install gammu gammu-smsd libdbd-sqlite3): not measured")
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="abah-bench-gammu-"))
+        try:
+            gammu = run_gammu(gammu_n, workdir)
+            print(f"  Gammu SMSD (dummy modem, LoopSleep=1): {gammu['sent']}/{gammu_n} sent by the modem in "
+                  f"{gammu['seconds']:.1f} s = {gammu['rate']:.2f} msg/s (bounded by the modem; not a target)")
+        except Exception as error:
+            print(f"  Gammu SMSD: FAILED to run ({error})")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--worker":
         worker(int(sys.argv[2]))
+    elif len(sys.argv) > 3 and sys.argv[1] == "--gammu-worker":
+        gammu_worker(int(sys.argv[2]), Path(sys.argv[3]))
     else:
         sys.exit(run(sys.argv[1:]))

@@ -149,3 +149,18 @@ def test_gateway_check_without_a_modem(settings, gammu_db):
     with pytest.raises(SystemExit):
         call_command("sms_gateway_check", stdout=out)
     assert "no modem" in out.getvalue()
+
+
+def test_delivered_through_the_modem_shows_the_green_check_in_the_thread(daemon, modem, admin_client):
+    from django.urls import reverse
+
+    thread = services.conversation_for(party_type="test.party", party_id="12", title="Yayasan Contoh",
+                                       number="081230900901")
+    message = services.queue_message(to="081230900901", text="Dana hibah telah dicairkan", kind="disbursement",
+                                     conversation=thread)
+    run_until(daemon, lambda: len(sentitems(modem)) == 1, rounds=400)
+    modem.report("+6281230900901", "Delivered")
+    run_until(daemon, lambda: Message.objects.filter(pk=message.pk, status=Message.Status.DELIVERED).exists(),
+              rounds=400)
+    body = admin_client.get(reverse("sms:conversation_dialog", args=[thread.pk])).content.decode()
+    assert body.count('data-testid="mark-delivered"') == 1 and "Dana hibah telah dicairkan" in body

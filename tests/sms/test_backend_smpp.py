@@ -294,3 +294,16 @@ def test_a_refused_bind_is_reported_in_words():
     assert describe(refused) == "bind refused: ESME_RINVPASWD: invalid password"
     assert describe(exceptions.PDUError("(15) bind_transceiver_resp: Invalid System ID", 0x0F)) == (
         "bind refused: ESME_RINVSYSID: invalid system ID")
+
+
+def test_delivered_through_the_smsc_shows_the_green_check_and_the_reply_in_the_thread(daemon, gateway, admin_client):
+    from django.urls import reverse
+
+    thread = services.conversation_for(party_type="test.party", party_id="11", title="Yayasan Contoh",
+                                       number="081230900801")
+    message = services.queue_message(to="081230900801", text="Undangan NPHD", kind="invitation", conversation=thread)
+    assert gateway.mo("6281230900801", "ABAH", "Siap hadir") == 1
+    run_until(daemon, lambda: settled([message])() and thread.messages.filter(direction="in").exists())
+    body = admin_client.get(reverse("sms:conversation_dialog", args=[thread.pk])).content.decode()
+    assert body.count('data-testid="mark-delivered"') == 1
+    assert "Undangan NPHD" in body and "Siap hadir" in body
