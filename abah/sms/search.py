@@ -133,17 +133,33 @@ def ensure(sender=None, using="default", **kwargs) -> None:
     install(connection)
 
 
-def matching_ids(query: str, connection=None):
-    """SQL and parameters of a subquery selecting the ids of messages whose text or number contains ``query``
-    (case-insensitive), or None when the index cannot answer it (fewer than MIN_CHARS characters)."""
+def usable(query: str) -> bool:
+    """Whether the index can answer the query (MIN_CHARS characters or more)."""
+    return len(query.strip()) >= MIN_CHARS
+
+
+def candidates(query: str, *, below: int | None = None, limit: int = 2000, connection=None) -> list[int]:
+    """Ids of messages whose text or number contains ``query`` (case-insensitive), newest first: at most
+    ``limit`` of them, all below ``below``. Both indexes answer this from the index alone, cheaply for a word
+    in every other message (the newest matches come first) and for a rare one."""
     connection = connection or default_connection
     query = query.strip()
-    if len(query) < MIN_CHARS:
-        return None
     if connection.vendor == "postgresql":
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return f"SELECT message_id FROM {TABLE} WHERE upper(doc) LIKE upper(%s)", [pattern]  # noqa: S608
-    if connection.vendor == "sqlite":
+        sql = "SELECT message_id FROM sms_message_search WHERE upper(doc) LIKE upper(%s)"
+        params = ["%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"]
+        column = "message_id"
+    elif connection.vendor == "sqlite":
         # An FTS5 phrase: with the trigram tokenizer it matches the exact substring, case-insensitively.
-        return f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", ['"' + query.replace('"', '""') + '"']  # noqa: S608
-    return None
+        sql = "SELECT rowid FROM sms_message_search WHERE sms_message_search MATCH %s"
+        params = ['"' + query.replace('"', '""') + '"']
+        column = "rowid"
+    else:  # pragma: no cover - other engines are not supported
+        raise NotImplementedError(connection.vendor)
+    if below is not None:
+        sql += f" AND {column} < %s"
+        params.append(int(below))
+    sql += f" ORDER BY {column} DESC LIMIT %s"
+    params.append(int(limit))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]

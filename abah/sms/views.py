@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Q
-from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +25,8 @@ THREAD_WINDOW = 50  # messages the Pesan dialog opens with; earlier ones load on
 THREAD_MAX = 500  # at most this many in one re-render of an open dialog
 CAPPED_COUNT = 1000
 TITLE_MATCHES = 200  # threads whose title matches a search; a longer list means the query is too vague
+SEARCH_CHUNK = 2000  # ids taken from the search index at a time, newest first
+SEARCH_CHUNKS = 25  # at most this many chunks (50,000 candidates) per request; beyond, the count is "more than"
 
 
 # ---------------------------------------------------------------- UCP > Pesan
@@ -54,54 +55,115 @@ def _filtered_messages(params):
         qs, active = qs.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=WIB)), True
     if end:
         qs, active = qs.filter(created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=WIB)), True
+    narrowed = active
     query = (params.get("q") or "").strip()
+    text_search = None
     if query:
         active = True
-        qs = qs.filter(_search(query))
-    return qs, active
+        number = _as_number(query)
+        if number:
+            qs = qs.filter(number=number)
+        else:
+            text_search = _TextSearch(_digits_or(query), narrowed)
+    return qs, active, text_search
 
 
-def _search(query: str) -> Q:
-    """Text, number or institution: each branch answered by an index, never by reading every message.
+def _as_number(query: str) -> str:
+    """The E.164 form of a query that is a complete mobile number, else ""."""
+    compact = query.replace(" ", "").replace("-", "").replace(".", "")
+    if compact.lstrip("+").isdigit() and len(compact) >= 8:
+        try:
+            return phone.parse_mobile(query)
+        except ValidationError:
+            return ""
+    return ""
 
-    A complete mobile number finds its messages by the number index; anything else is looked up in the
-    trigram index of texts and numbers (abah/sms/search.py) and in thread titles (a small table).
-    """
+
+def _digits_or(query: str) -> str:
+    """A part of a number ("0812309…" is stored "+62812309…") is searched without its trunk zero."""
     compact = query.replace(" ", "").replace("-", "").replace(".", "")
     if compact.lstrip("+").isdigit():
-        if len(compact) >= 8:
-            try:
-                return Q(number=phone.parse_mobile(query))
-            except ValidationError:
-                pass
-        # A part of a number ("0812309…" is stored "+62812309…"): search the digits without the trunk zero.
-        query = compact.lstrip("+").lstrip("0") or compact
-    titles = list(Conversation.objects.filter(title__icontains=query).values_list("id", flat=True)[:TITLE_MATCHES])
-    by_thread = Q(conversation_id__in=titles) if titles else Q(pk__in=[])
-    subquery = search.matching_ids(query)
-    if subquery is None:  # too short for the index: the plain scan, on a query of one or two characters
-        by_text = Q(text__icontains=query) | Q(number__contains=query)
-    else:
-        by_text = Q(pk__in=RawSQL(*subquery))  # noqa: S611 - fixed SQL, the query is a bound parameter
-    return by_text | by_thread
+        return compact.lstrip("+").lstrip("0") or compact
+    return query
+
+
+class _TextSearch:
+    """Text, number or institution, answered by indexes instead of reading a million messages.
+
+    Two branches, merged newest first: the trigram index of texts and numbers (abah/sms/search.py), walked in
+    chunks of ids from the newest down, each chunk checked against the other filters; and the threads whose
+    title matches (a small table), through the (conversation, id) index. Collecting stops at ``need`` ids or
+    after SEARCH_CHUNKS chunks; the count is then "more than …".
+    """
+
+    def __init__(self, query: str, narrowed: bool):
+        self.query = query
+        self.narrowed = narrowed  # other filters apply: candidates must be checked against them
+
+    def ids(self, qs, *, before: int | None, need: int) -> tuple[list[int], bool]:
+        """Up to ``need`` matching ids below ``before``, newest first, and whether they are all there are."""
+        titles = list(
+            Conversation.objects.filter(title__icontains=self.query).values_list("id", flat=True)[:TITLE_MATCHES]
+        )
+        below = Q(pk__lt=before) if before else Q()
+        if not search.usable(self.query):  # one or two characters: beyond a trigram index, a bounded scan
+            match = Q(text__icontains=self.query) | Q(number__contains=self.query)
+            if titles:
+                match |= Q(conversation_id__in=titles)
+            found = list(qs.filter(below, match).order_by("-id").values_list("id", flat=True)[: need + 1])
+            return found[:need], len(found) <= need
+        by_text, text_floor = [], 0  # every text match at or above text_floor is in by_text
+        cursor = before
+        for _chunk in range(SEARCH_CHUNKS):
+            candidates = search.candidates(self.query, below=cursor, limit=SEARCH_CHUNK)
+            if candidates and self.narrowed:
+                by_text += qs.filter(pk__in=candidates).order_by("-id").values_list("id", flat=True)
+            else:
+                by_text += candidates
+            if len(candidates) < SEARCH_CHUNK:
+                text_floor = 0
+                break
+            cursor = text_floor = candidates[-1]
+            if len(by_text) >= need:
+                break
+        by_title, title_floor = [], 0
+        if titles:
+            by_title = list(qs.filter(below, conversation_id__in=titles).order_by("-id")
+                            .values_list("id", flat=True)[:need])
+            title_floor = by_title[-1] if len(by_title) == need else 0
+        floor = max(text_floor, title_floor)
+        merged = sorted({i for i in (*by_text, *by_title) if i >= floor}, reverse=True)
+        return merged[:need], floor == 0 and len(merged) <= need
 
 
 @staff_required
 def message_list(request):
     """UCP > Pesan: every message, newest first, with keyset pagination (no OFFSET over a million rows)."""
-    qs, filtered = _filtered_messages(request.GET)
+    qs, filtered, text_search = _filtered_messages(request.GET)
     before = request.GET.get("before", "")
-    page_qs = qs.filter(pk__lt=int(before)) if before.isdigit() else qs
-    rows = list(page_qs.select_related("conversation", "sender").order_by("-id")[: PAGE_SIZE + 1])
+    before = int(before) if before.isdigit() else None
+    rows_only = request.htmx and request.GET.get("partial") == "rows"
+    if text_search:
+        # The first page counts (up to CAPPED_COUNT) with the same walk that finds its rows.
+        ids, complete = text_search.ids(qs, before=before, need=PAGE_SIZE + 1 if rows_only else CAPPED_COUNT + 1)
+        rows = list(Message.objects.filter(pk__in=ids[: PAGE_SIZE + 1]).select_related("conversation", "sender")
+                    .order_by("-id"))
+        total = min(len(ids), CAPPED_COUNT)
+        capped = len(ids) > CAPPED_COUNT or not complete
+    else:
+        page_qs = qs.filter(pk__lt=before) if before else qs
+        rows = list(page_qs.select_related("conversation", "sender").order_by("-id")[: PAGE_SIZE + 1])
+        if rows_only:
+            total, capped = 0, False  # the rows partial shows no count
+        elif filtered:
+            # Counting every match over a million rows costs a full scan: cap it.
+            total = qs.order_by()[: CAPPED_COUNT + 1].count()
+            capped = total > CAPPED_COUNT
+            total = min(total, CAPPED_COUNT)
+        else:
+            total, capped = Message.objects.count(), False
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    if filtered:
-        # Counting every match of a free-text search over a million rows costs a full scan: cap it.
-        total = qs.order_by()[: CAPPED_COUNT + 1].count()
-        capped = total > CAPPED_COUNT
-        total = min(total, CAPPED_COUNT)
-    else:
-        total, capped = Message.objects.count(), False
     # Per-thread counts: threads keep counters; unrouted numbers are counted for this page only.
     loose = {m.number for m in rows if m.conversation_id is None}
     loose_counts = dict(

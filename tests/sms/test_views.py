@@ -320,3 +320,50 @@ def test_search_index_follows_inserts_updates_and_deletes(petugas_client):
     assert "1 pesan cocok" in petugas_client.get(url, {"q": "Tahap II"}).content.decode()
     # One or two characters are beyond a trigram index: a plain scan answers them.
     assert "Laporan" in petugas_client.get(url, {"q": "sp"}).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_triggers_come_back_after_a_sqlite_table_rebuild(petugas_client):
+    """SQLite alters a table by rebuilding it, which drops its triggers: post_migrate reinstalls them and
+    indexes what was written meanwhile."""
+    from django.db import connection
+
+    from abah.sms import search
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL alters tables in place and keeps their triggers")
+    with connection.cursor() as cursor:
+        for name in ("insert", "update", "delete"):
+            cursor.execute(f"DROP TRIGGER sms_message_search_{name}")
+    services.queue_message(to="081230900011", text="Ditulis tanpa pemicu", kind="manual")
+    url = reverse("sms:message_list")
+    assert "0 pesan cocok" in petugas_client.get(url, {"q": "tanpa pemicu"}).content.decode()
+    search.ensure(using="default")
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "tanpa pemicu"}).content.decode()
+    services.queue_message(to="081230900011", text="Sesudah migrate", kind="manual")
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "sesudah migrate"}).content.decode()
+
+
+def test_search_walks_the_index_in_chunks_and_merges_thread_titles(petugas_client, monkeypatch):
+    """Small chunks make the walk visible: filters checked per chunk, titles merged, counts exact or "more than"."""
+    from abah.sms import views
+
+    monkeypatch.setattr(views, "SEARCH_CHUNK", 3)
+    pondok = services.conversation_for(party_type="t", party_id="1", title="Pondok Hidayah", number="081230900095")
+    other = services.conversation_for(party_type="t", party_id="2", title="Masjid Lain", number="081230900096")
+    for i in range(10):
+        services.queue_message(to="081230900096", text=f"hidayah info {i}", conversation=other,
+                               kind="broadcast" if i % 2 else "billing")
+    for i in range(4):
+        services.queue_message(to="081230900095", text=f"tanpa kata kunci {i}", kind="manual", conversation=pondok)
+    url = reverse("sms:message_list")
+    body = petugas_client.get(url, {"q": "HIDAYAH"}).content.decode()
+    assert "14 pesan cocok" in body  # 10 by text, 4 by their thread's title
+    body = petugas_client.get(url, {"q": "hidayah", "kind": "billing"}).content.decode()
+    assert "5 pesan cocok" in body and "hidayah info 1<" not in body and "hidayah info 8" in body
+    rows = [line for line in body.split('data-testid="sms-row"')[1:]]
+    assert "hidayah info 8" in rows[0] and "hidayah info 0" in rows[-1]  # newest first
+    monkeypatch.setattr(views, "SEARCH_CHUNKS", 2)  # 6 candidates at most, then "more than"
+    body = petugas_client.get(url, {"q": "info"}).content.decode()
+    assert "Lebih dari 6 pesan cocok" in body
+    assert body.count('data-testid="sms-row"') == 6
