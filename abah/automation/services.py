@@ -33,3 +33,17 @@ def template_save(*, kind: str, text: str, by=None, legacy_money: bool | None = 
 def template_restore(*, version: SmsTemplateVersion, by=None) -> SmsTemplateVersion:
     """Make an earlier text current again (as a new version, so history stays linear)."""
     return template_save(kind=version.template.kind, text=version.text, by=by, legacy_money=version.legacy_money)
+
+
+def ensure_templates() -> None:
+    """Give every kind without a template its default text (DOMAIN.md §4) as version 1.
+
+    Migration 0002 seeds them; this repairs a database whose rows were removed (a flushed test database,
+    an Admin who deleted one), so an automatic text never fails for want of a template.
+    """
+    from .templating import DEFAULT_TEXTS
+
+    present = set(SmsTemplate.objects.filter(current__isnull=False).values_list("kind", flat=True))
+    for kind in TemplateKind.values:
+        if kind not in present:
+            template_save(kind=kind, text=DEFAULT_TEXTS[TemplateKind(kind)])

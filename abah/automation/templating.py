@@ -218,6 +218,11 @@ def warnings_for(analysis: encoding.Analysis, text: str) -> tuple[str, ...]:
 
 def current_version(kind: str) -> SmsTemplateVersion:
     template = SmsTemplate.objects.select_related("current").filter(kind=kind).first()
+    if (template is None or template.current is None) and kind in TemplateKind.values:
+        from .services import ensure_templates
+
+        ensure_templates()
+        template = SmsTemplate.objects.select_related("current").filter(kind=kind).first()
     if template is None or template.current is None:
         raise ValidationError(_("There is no SMS template for %(kind)s.") % {"kind": kind}, code="no_template")
     return template.current

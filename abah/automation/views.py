@@ -35,6 +35,7 @@ def _errors(error: ValidationError) -> list[str]:
 def _template(kind: str) -> SmsTemplate:
     if kind not in TemplateKind.values:
         raise Http404
+    services.ensure_templates()
     return get_object_or_404(SmsTemplate.objects.select_related("current"), kind=kind)
 
 
@@ -43,6 +44,7 @@ def _template(kind: str) -> SmsTemplate:
 
 @admin_required
 def template_list(request):
+    services.ensure_templates()
     templates = SmsTemplate.objects.select_related("current", "current__created_by").order_by("pk")
     rows = []
     for template in templates:
@@ -138,6 +140,7 @@ def template_restore(request, kind, pk):
 
 
 def _broadcast_form(request, data=None):
+    services.ensure_templates()
     templates = broadcasts.template_choices()
     initial = {}
     incidental = next((v for v in templates if v.template.kind == TemplateKind.INCIDENTAL), None)

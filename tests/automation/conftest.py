@@ -14,6 +14,17 @@ LOCMEM = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend", "OPTI
 
 
 @pytest.fixture(autouse=True)
+def _templates(request):
+    """The templates of migration 0002, also after another test flushed the database (transactional tests)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+        from abah.automation.services import ensure_templates
+
+        ensure_templates()
+
+
+@pytest.fixture(autouse=True)
 def _locmem_gateway(settings, monkeypatch):
     monkeypatch.delenv("SMS_GATEWAY_BACKEND", raising=False)
     monkeypatch.delenv("SMS_GATEWAY_OPTIONS", raising=False)

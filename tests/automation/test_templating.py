@@ -124,3 +124,16 @@ def test_queue_records_template_version(grant):
     message.refresh_from_db()
     assert message.meta["template_version"] == rendered.version_id
     assert message.kind == "billing"
+
+
+def test_a_missing_template_is_restored_from_the_default_text():
+    """A flushed database (or a deleted row) never leaves an automatic text without its template."""
+    from abah.automation.models import SmsTemplate, SmsTemplateVersion, TemplateKind
+    from abah.automation.templating import DEFAULT_TEXTS, current_version
+
+    SmsTemplate.objects.update(current=None)
+    SmsTemplateVersion.objects.all().delete()
+    SmsTemplate.objects.all().delete()
+    version = current_version("lpj_overdue")
+    assert version.text == DEFAULT_TEXTS[TemplateKind.LPJ_OVERDUE] and version.number == 1
+    assert SmsTemplate.objects.count() == len(TemplateKind.values)

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from abah.automation.models import SmsTemplate
+from abah.automation.templating import current_version
 from abah.grants import services as grant_services
 from abah.grants.models import Grant
 from tests.conftest import browser_login, make_user, screenshot
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def current():
-    return SmsTemplate.objects.select_related("current").get(kind="lpj_billing").current
+    return current_version("lpj_billing")
 
 
 def test_admin_edits_previews_saves_and_restores_a_template(page):
