@@ -255,7 +255,7 @@ def _panel_context(request, grant) -> dict:
     rows = reminders.grant_schedule(grant)
     return {
         "grant": grant, "rows": rows, "hidden_overdue": reminders.hidden_overdue(rows, grant),
-        "owes": reminders.owes_lpj(grant),
+        "owes": reminders.owes_lpj(grant), "no_contact": not grant.institution.contact_phone,
         "paused": ReminderPause.objects.filter(grant=grant).select_related("paused_by").first(),
         "can_pause": access.can_pause_reminders(request.user, grant),
     }

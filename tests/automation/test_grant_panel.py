@@ -77,3 +77,10 @@ def test_years_overdue_list_only_the_latest_steps(owing, petugas_client):
         body = petugas_client.get(reverse("grants:grant_detail", args=[owing.pk])).content.decode()
     assert body.count('data-testid="reminder-late') == len(overdue)
     assert 'data-testid="reminders-hidden"' in body
+
+
+def test_panel_warns_when_the_institution_has_no_contact(petugas_client, petugas):
+    grant = make_grant(make_institution("Tanpa Kontak", phone=""), status=Grant.Status.LPJ_MENUNGGU,
+                       petugas=petugas, lpj_due_date=DUE)
+    body = petugas_client.get(reverse("grants:grant_detail", args=[grant.pk])).content.decode()
+    assert 'data-testid="reminders-no-contact"' in body
