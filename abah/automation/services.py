@@ -36,14 +36,14 @@ def template_restore(*, version: SmsTemplateVersion, by=None) -> SmsTemplateVers
 
 
 def ensure_templates() -> None:
-    """Give every kind without a template its default text (DOMAIN.md §4) as version 1.
+    """Give every kind that has no template row its default text (DOMAIN.md §4) as version 1.
 
     Migration 0002 seeds them; this repairs a database whose rows were removed (a flushed test database,
     an Admin who deleted one), so an automatic text never fails for want of a template.
     """
     from .templating import DEFAULT_TEXTS
 
-    present = set(SmsTemplate.objects.filter(current__isnull=False).values_list("kind", flat=True))
+    present = set(SmsTemplate.objects.values_list("kind", flat=True))  # a row without a version stays so
     for kind in TemplateKind.values:
         if kind not in present:
             template_save(kind=kind, text=DEFAULT_TEXTS[TemplateKind(kind)])

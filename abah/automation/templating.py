@@ -218,7 +218,7 @@ def warnings_for(analysis: encoding.Analysis, text: str) -> tuple[str, ...]:
 
 def current_version(kind: str) -> SmsTemplateVersion:
     template = SmsTemplate.objects.select_related("current").filter(kind=kind).first()
-    if (template is None or template.current is None) and kind in TemplateKind.values:
+    if template is None and kind in TemplateKind.values:
         from .services import ensure_templates
 
         ensure_templates()
