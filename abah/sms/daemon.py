@@ -42,6 +42,7 @@ HEARTBEAT_SECONDS = 2.0
 RECOVERY_SECONDS = 1.0
 HEALTH_SECONDS = 1.0  # how often a worker asks its gateway for its state and reads the others' heartbeats
 NOTHING = Q(pk__in=[])
+TAKE_BACK_SECONDS = 5.0  # how often a worker whose modem is down looks for messages to take back
 
 
 class RateLimiter:
@@ -89,6 +90,8 @@ class Daemon:
         self._health_at = -HEALTH_SECONDS
         self._others_up: set[str] = set()
         self._others_at = -HEALTH_SECONDS
+        self._down_since = None
+        self._last_take_back = -TAKE_BACK_SECONDS
 
     # ------------------------------------------------------------ lifecycle
 
@@ -138,6 +141,7 @@ class Daemon:
     def tick(self, *, drain: bool = False) -> int:
         """One round: recover dead leases, send due batches, apply reports. Returns how much was done."""
         done = self.recover_leases()
+        done += self.take_back()
         # Bounded: a few batches, then reports, so a long queue never starves delivery reports.
         for _ in range(1000 if drain else 8):
             claimed = self.claim()
@@ -401,6 +405,51 @@ class Daemon:
             self._last_heartbeat = 0.0  # tell the other workers now, not in two seconds
         self._health = health
         return health
+
+    def take_back(self) -> int:
+        """While this gateway has been down for the backend's ``failover_after`` seconds, take back what it
+        holds but has certainly not sent (Gammu: outbox rows gammu-smsd never started) and queue it again
+        for the other gateways of its route. Returns the number of messages taken back."""
+        after = getattr(self.backend, "failover_after", 0)
+        if not after or not hasattr(self.backend, "take_back"):
+            return 0
+        now_mono = time.monotonic()
+        if self.own_health()[0]:
+            self._down_since = None
+            return 0
+        self._down_since = self._down_since or now_mono
+        if now_mono - self._down_since < after or now_mono - self._last_take_back < TAKE_BACK_SECONDS:
+            return 0
+        self._last_take_back = now_mono
+        try:
+            returned = set(self.backend.take_back(limit=self.batch_size))
+        except Exception:
+            log.exception("gateway %s: taking back unsent messages failed", self.gateway)
+            return 0
+        if not returned:
+            return 0
+        now = timezone.now()
+        with transaction.atomic():
+            parts: dict[int, list[str]] = {}
+            for message_id, gid in MessagePart.objects.filter(
+                gateway=self.gateway, message__status=Message.Status.SENT, message__gateway=self.gateway,
+                message_id__in=MessagePart.objects.filter(gateway=self.gateway, gateway_message_id__in=list(returned))
+                .values("message_id"),
+            ).values_list("message_id", "gateway_message_id"):
+                parts.setdefault(message_id, []).append(gid)
+            ids = [pk for pk, gids in parts.items() if set(gids) <= returned]  # every part came back
+            if not ids:
+                return 0
+            MessagePart.objects.filter(message_id__in=ids).delete()
+            Message.objects.filter(pk__in=ids, status=Message.Status.SENT).update(
+                status=Message.Status.QUEUED, gateway="", sent_at=None, next_attempt_at=now, lease_until=None,
+                worker="", error_code="taken_back",
+                error_reason=f"Gateway {self.gateway} was down: taken back before it was sent"[:255],
+            )
+            services.emit_status_changes([(pk, Message.Status.SENT, Message.Status.QUEUED) for pk in ids])
+        log.warning("gateway %s is down: %d unsent message(s) taken back for the other gateways", self.gateway,
+                    len(ids))
+        return len(ids)
 
     def gateways_up(self) -> set[str]:
         """The gateways that can send now: this one if its link is up, the others by their workers' heartbeats

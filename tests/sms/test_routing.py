@@ -238,3 +238,40 @@ def test_gateways_and_routes_from_the_environment(settings, monkeypatch):
     monkeypatch.setenv("SMS_ROUTES", "{not json")
     with pytest.raises(ImproperlyConfigured, match="SMS_ROUTES is not valid JSON"):
         conf.routes()
+
+
+def test_a_dead_modem_gives_back_what_it_never_started_and_the_smsc_sends_it(tmp_path, settings, monkeypatch, modem):
+    monkeypatch.setenv("ABAH_TEST_SMPP_PASSWORD", "rahasia-uji")
+    (tmp_path / "smsc").mkdir()
+    smsc = SmscPeer(tmp_path / "smsc").start()
+    try:
+        settings.SMS_GATEWAYS = {
+            "modem": {"BACKEND": "abah.sms.backends.gammu.GammuBackend",
+                      "OPTIONS": modem.options(heartbeat_grace=3, failover_after=1)},
+            "smpp": smpp_gateway(smsc, connect_wait=1),
+        }
+        settings.SMS_ROUTES = {"broadcast": ["modem", "smpp"]}
+        news = services.queue_messages([{"to": f"+62812353{i:04d}", "text": f"Siaran {i}", "kind": "broadcast"}
+                                        for i in range(6)])
+        with workers("modem", "smpp") as (via_modem, via_smpp):
+            via_modem.tick()  # all six go into gammu-smsd's outbox …
+            assert set(Message.objects.filter(pk__in=[m.pk for m in news]).values_list("status", "gateway")) == {
+                ("sent", "modem")}
+            modem.stop()  # … and the modem dies before it could send most of them (about one a second)
+            sent_by_modem = {row[0].removeprefix("+") for row in modem.query('SELECT "DestinationNumber" FROM sentitems')}
+            assert len(sent_by_modem) < len(news)
+            for _ in range(400):  # bounded: heartbeat stale (~10 s), failover_after, then the take-back
+                via_modem.tick()
+                if not modem.query('SELECT "ID" FROM outbox'):
+                    break
+                time.sleep(0.1)
+            assert modem.query('SELECT "ID" FROM outbox') == []
+            via_smpp._others_at = -10
+            moved = [m for m in news if m.number.removeprefix("+") not in sent_by_modem]
+            assert run_all([via_smpp, via_modem], settled(moved))
+        via_smsc = set(smsc.stats()["submits"])
+        assert via_smsc == numbers(moved) and not via_smsc & sent_by_modem  # each message sent once, somewhere
+        for message in Message.objects.filter(pk__in=[m.pk for m in moved]):
+            assert (message.status, message.gateway, message.attempts) == ("delivered", "smpp", 2)
+    finally:
+        smsc.stop()

@@ -50,11 +50,13 @@ class GammuBackend(BaseSmsBackend):
     """OPTIONS: engine ("sqlite" | "postgresql"), path or dsn, phone_id (SenderID: pin to one modem; blank:
     any), creator_id, delivery_report ("yes" | "no" | "default"), priority, status_interval (seconds
     between sentitems scans), heartbeat_grace (seconds the phones TimeOut may lag), db_timezone,
-    multipart_timeout (seconds to wait for the missing parts of an inbound message), connect_timeout."""
+    multipart_timeout (seconds to wait for the missing parts of an inbound message), connect_timeout,
+    failover_after (seconds the modem must be down before the worker takes back what gammu-smsd has not
+    started, for the other gateways of its route; 0: never)."""
 
     def __init__(self, name="default", *, engine="sqlite", path="", dsn="", dsn_env="", phone_id="",
                  creator_id="abah", delivery_report="yes", priority=0, status_interval=1.0, heartbeat_grace=30.0,
-                 db_timezone="UTC", multipart_timeout=600.0, connect_timeout=10, **options):
+                 db_timezone="UTC", multipart_timeout=600.0, connect_timeout=10, failover_after=120.0, **options):
         super().__init__(name, **options)
         if engine not in ("sqlite", "postgresql"):
             raise ImproperlyConfigured(f"Gammu gateway {name}: engine must be 'sqlite' or 'postgresql'")
@@ -70,6 +72,7 @@ class GammuBackend(BaseSmsBackend):
         self.db_tz = ZoneInfo(db_timezone)
         self.multipart_timeout = float(multipart_timeout)
         self.connect_timeout = int(connect_timeout)
+        self.failover_after = float(failover_after or 0)
         self.schema_version = None
         self._conn = None
         self._lock = threading.Lock()
@@ -294,6 +297,53 @@ class GammuBackend(BaseSmsBackend):
                 marks = ", ".join(["%s"] * len(chunk))
                 self._execute(f'UPDATE inbox SET "Processed" = %s WHERE "ID" IN ({marks})',  # noqa: S608
                               (self._bool(True), *chunk), fetch=False)
+
+    # ------------------------------------------------------------ taking messages back from a dead modem
+
+    def _db_now(self):
+        now = datetime.now(UTC).astimezone(self.db_tz).replace(tzinfo=None, microsecond=0)
+        return now if self._pg else now.strftime("%Y-%m-%d %H:%M:%S")
+
+    def take_back(self, limit: int = 500) -> list[str]:
+        """Remove from Gammu's outbox our messages gammu-smsd has not started, and return the part ids of every
+        one of our waiting parts that is now in neither ``outbox`` nor ``sentitems``: certainly never sent.
+
+        A row is deleted only if no daemon holds it (``SendingTimeOut`` in the past: gammu-smsd takes a row by
+        moving it into the future, in one statement) and no part of it reached ``sentitems``. Both checks are in
+        the DELETE itself, so a gammu-smsd coming back at that moment either takes the row or finds it gone.
+        The returned ids are computed from the tables, so a crash between the two steps loses nothing.
+        """
+        from abah.sms.models import MessagePart
+
+        if self._conn is None:
+            self.open()
+        prefix = f"{self.creator_id}:"
+        where = '"CreatorID" LIKE %s' + (' AND "SenderID" = %s' if self.phone_id else "")
+        params = (prefix + "%", *([self.phone_id] if self.phone_id else []))
+        rows, _ = self._execute(f'SELECT "ID" FROM outbox WHERE {where} ORDER BY "ID" LIMIT %s',  # noqa: S608
+                                (*params, limit))
+        with self._lock, self._transaction():
+            for (outbox_id,) in rows:
+                _rows, cursor = self._execute(
+                    'DELETE FROM outbox WHERE "ID" = %s AND ("SendingTimeOut" IS NULL OR "SendingTimeOut" < %s) '
+                    'AND NOT EXISTS (SELECT 1 FROM sentitems WHERE sentitems."ID" = %s)',
+                    (outbox_id, self._db_now(), outbox_id), fetch=False,
+                )
+                if cursor.rowcount == 1:
+                    self._execute('DELETE FROM outbox_multipart WHERE "ID" = %s', (outbox_id,), fetch=False)
+        waiting = list(
+            MessagePart.objects.filter(gateway=self.name, status=MessagePart.Status.SENT)
+            .order_by("-id").values_list("gateway_message_id", flat=True)[: limit * 4]  # newest: a dead modem's
+        )
+        outbox_ids = sorted({int(gid.split(".")[0]) for gid in waiting if gid.split(".")[0].isdigit()})
+        present = set()
+        for start in range(0, len(outbox_ids), 500):
+            chunk = outbox_ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            for table in ("outbox", "sentitems"):
+                found, _ = self._execute(f'SELECT DISTINCT "ID" FROM {table} WHERE "ID" IN ({marks})', chunk)  # noqa: S608
+                present.update(row[0] for row in found)
+        return [gid for gid in waiting if gid.split(".")[0].isdigit() and int(gid.split(".")[0]) not in present]
 
     # ------------------------------------------------------------ health
 
