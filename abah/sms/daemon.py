@@ -70,6 +70,7 @@ class Daemon:
         if gateway == "default" and gateway not in conf.gateways():
             gateway = conf.default_gateway()
         self.gateway = gateway
+        conf.routes()  # a route naming an unknown gateway stops the worker here, in words
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.interval = interval

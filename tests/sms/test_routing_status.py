@@ -48,7 +48,7 @@ def test_status_page_shows_every_gateway(three_gateways, admin_client):
     assert "Terikat sebagai transceiver" in body  # the SMPP bind state
     assert "connection failed" in body or "refused" in body  # why backup is down, in words
     assert "dummy1" in body and "detak masih baru" in body and "sinyal" in body  # the modem's heartbeat
-    assert "2 dari 3 gateway aktif" in body
+    assert "2 dari 3 gateway aktif" in body and "0 di outbox modem" in body
     assert PASSWORD not in body
 
 

@@ -347,6 +347,13 @@ class GammuBackend(BaseSmsBackend):
 
     # ------------------------------------------------------------ health
 
+    def outbox_size(self) -> int:
+        """Rows of ours (this modem's, when pinned) still in Gammu's outbox: the modem's backlog."""
+        where = '"CreatorID" LIKE %s' + (' AND "SenderID" = %s' if self.phone_id else "")
+        rows, _ = self._execute(f"SELECT COUNT(*) FROM outbox WHERE {where}",  # noqa: S608 (placeholders only)
+                                (f"{self.creator_id}:%", *([self.phone_id] if self.phone_id else [])))
+        return rows[0][0]
+
     def phones(self) -> list[dict]:
         """The modems gammu-smsd reports in ``phones``, with a heartbeat age in seconds."""
         query = 'SELECT "ID", "TimeOut", "Signal", "Battery", "Sent", "Received", "NetName", "IMEI" FROM phones'

@@ -40,6 +40,8 @@ class GatewayHealth:
     phones: list = field(default_factory=list)
     phones_error: str = ""
     sent: int = 0
+    waiting: int = 0  # queued messages only this gateway may send (it may have them already)
+    outbox: int | None = None  # Gammu: rows gammu-smsd has not sent yet
 
     @property
     def up(self) -> bool:
@@ -66,29 +68,38 @@ def _kind_labels(kinds):
     return [str(labels.get(kind, kind)) for kind in kinds]
 
 
-def gammu_phones(name: str) -> tuple[list[dict], str]:
-    """(modems, error) from the gateway's Gammu database; an error in words when it cannot be read."""
+def gammu_phones(name: str) -> tuple[list[dict], int | None, str]:
+    """(modems, outbox rows, error) from the gateway's Gammu database; an error in words when it cannot be read."""
     from . import get_backend
 
     try:
         backend = get_backend(name, connect_timeout=3)
         backend.open()
         try:
-            return backend.phones(), ""
+            return backend.phones(), backend.outbox_size(), ""
         finally:
             backend.close()
     except Exception as error:  # the page must show the problem, not fail
         log.info("gateway %s: cannot read gammu phones: %s", name, error)
-        return [], str(error)[:255] or error.__class__.__name__
+        return [], None, str(error)[:255] or error.__class__.__name__
 
 
 def overview(*, with_phones: bool = True) -> list[GatewayHealth]:
     """One entry per configured gateway, in configured order."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db.models import Count
+
     from abah.sms.models import Message, WorkerHeartbeat
 
     now = timezone.now()
     configured = conf.gateways()
-    table = conf.routes()
+    try:
+        table = conf.routes()
+    except ImproperlyConfigured as error:  # shown on every gateway instead of a server error
+        log.error("SMS_ROUTES: %s", error)
+        table = {"*": list(configured)}
+    waiting = dict(Message.objects.filter(status=Message.Status.QUEUED, gateway__in=list(configured))
+                   .values_list("gateway").annotate(n=Count("id")).order_by())
     kinds = [kind for kind in Message.Kind.values if kind != Message.Kind.REPLY]
     fresh_since = now - timedelta(seconds=conf.HEALTH_STALE_SECONDS)
     beats = list(WorkerHeartbeat.objects.filter(gateway__in=list(configured), state="running",
@@ -115,9 +126,9 @@ def overview(*, with_phones: bool = True) -> list[GatewayHealth]:
             endpoint=_endpoint(backend, cfg.get("OPTIONS", {})),
             primary_for=_kind_labels([k for k, r in routes.items() if r and r[0] == name]),
             fallback_for=_kind_labels([k for k, r in routes.items() if name in r[1:]]),
-            workers=mine, sent=sum(b.sent for b in mine),
+            workers=mine, sent=sum(b.sent for b in mine), waiting=waiting.get(name, 0),
         )
         if backend == "GammuBackend" and with_phones:
-            health.phones, health.phones_error = gammu_phones(name)
+            health.phones, health.outbox, health.phones_error = gammu_phones(name)
         result.append(health)
     return result
