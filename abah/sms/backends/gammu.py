@@ -49,7 +49,8 @@ class GammuSchemaError(ImproperlyConfigured):
 class GammuBackend(BaseSmsBackend):
     """OPTIONS: engine ("sqlite" | "postgresql"), path or dsn, phone_id (SenderID: pin to one modem; blank:
     any), creator_id, delivery_report ("yes" | "no" | "default"), priority, status_interval (seconds
-    between sentitems scans), heartbeat_grace (seconds the phones TimeOut may lag), db_timezone,
+    between sentitems scans), heartbeat_grace (seconds the phones TimeOut may lag; 0:
+    ignore the heartbeat), db_timezone,
     multipart_timeout (seconds to wait for the missing parts of an inbound message), connect_timeout,
     failover_after (seconds the modem must be down before the worker takes back what gammu-smsd has not
     started, for the other gateways of its route; 0: never)."""
@@ -368,7 +369,9 @@ class GammuBackend(BaseSmsBackend):
             result.append({
                 "id": phone_id, "signal": signal, "battery": battery, "sent": sent, "received": received,
                 "network": net_name, "imei": imei,
-                "alive": timeout_at is not None and (now - timeout_at).total_seconds() < self.heartbeat_grace,
+                # heartbeat_grace 0: a registered modem counts as up whatever its heartbeat (StatusFrequency = 0)
+                "alive": not self.heartbeat_grace or (
+                    timeout_at is not None and (now - timeout_at).total_seconds() < self.heartbeat_grace),
                 "stale_seconds": max(0, int((now - timeout_at).total_seconds())) if timeout_at else None,
             })
         return result
@@ -388,6 +391,8 @@ class GammuBackend(BaseSmsBackend):
             f"{p['signal'] if p['signal'] >= 0 else '?'}%, battery {p['battery'] if p['battery'] >= 0 else '?'}%, "
             f"sent {p['sent']}, received {p['received']}" for p in phones
         )
+        if not alive:
+            described = f"{described} (gammu-smsd stopped or hangs, or runs with StatusFrequency = 0)"
         return bool(alive), described[:255]
 
     def check(self, timeout: float = 10.0) -> list[tuple[bool, str]]:
