@@ -183,6 +183,7 @@ def child(argv: list[str]) -> int:
         "list, common word": (list_url, lambda i: {"q": rng.choice(WORDS)}),
         "list, institution": (list_url, lambda i: {"q": "Yayasan Bench 0001"}),
         "list, rare text": (list_url, lambda i: {"q": "zzzz tidak ada"}),
+        "list, 3-word phrase": (list_url, lambda i: {"q": " ".join(rng.sample(WORDS, 3))}),  # common words, rare
     }
     results = {}
     for name, (url, params) in pages.items():

@@ -1,7 +1,7 @@
 """Substring search over millions of messages: a trigram index on a copy of each message's text and number.
 
 UCP > Pesan searches "text, number or institution" anywhere in a text. A plain ``LIKE '%…%'`` reads every
-row (seconds at a million messages), so each message's searchable text lives in ``sms_message_search``:
+row (seconds at a million messages), so each message's searchable text lives in ``sms_message_doc``:
 
 - PostgreSQL: a table (message_id, doc) with a ``pg_trgm`` GIN index on ``upper(doc)``;
 - SQLite: an FTS5 table with the ``trigram`` tokenizer (rowid = message id).
@@ -10,70 +10,83 @@ Database triggers keep it in step with ``sms_message`` on every path that writes
 COPY / multi-row INSERTs, raw SQL). It is a separate table on purpose: the worker updates a message's status
 several times, and those updates never touch the search index. ``ensure()`` runs after every ``migrate``
 (post_migrate), because SQLite rebuilds a table to alter it and that drops its triggers.
+
+Thread titles (institution names) are not in the documents: UCP > Pesan finds a thread's messages through the
+small conversation table and the (conversation, id) index.
 """
 
+# ruff: noqa: S608 - every statement here is assembled from this module's constants; user input is always bound
 import logging
 
 from django.db import connection as default_connection
 
 log = logging.getLogger(__name__)
 
-TABLE = "sms_message_search"
+TABLE = "sms_message_doc"
+OLD_TABLES = ("sms_message_search",)  # earlier layouts, removed by install()
 MIN_CHARS = 3  # a trigram index answers substrings of three characters or more
 
+# What a message is found by: its text and its number. (Thread titles are searched in their own small table:
+# repeated in every message's document, an institution's name made the trigram lists of its words enormous.)
+_DOC_PG = "coalesce(m.text, '') || ' ' || m.number"
+
 _PG = [
-    "CREATE TABLE IF NOT EXISTS sms_message_search (message_id bigint PRIMARY KEY, doc text NOT NULL)",
-    """CREATE OR REPLACE FUNCTION sms_message_search_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    "CREATE TABLE IF NOT EXISTS sms_message_doc (message_id bigint PRIMARY KEY, doc text NOT NULL)",
+    f"""CREATE OR REPLACE FUNCTION sms_message_doc_insert() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        INSERT INTO sms_message_search (message_id, doc)
-            SELECT id, coalesce(text, '') || ' ' || coalesce(number, '') FROM sms_new_rows
+        INSERT INTO sms_message_doc (message_id, doc)
+            SELECT m.id, {_DOC_PG} FROM sms_new_rows m
         ON CONFLICT (message_id) DO UPDATE SET doc = EXCLUDED.doc;
         RETURN NULL;
     END $$""",
-    """CREATE OR REPLACE FUNCTION sms_message_search_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    f"""CREATE OR REPLACE FUNCTION sms_message_doc_update() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        UPDATE sms_message_search SET doc = coalesce(NEW.text, '') || ' ' || coalesce(NEW.number, '')
-            WHERE message_id = NEW.id;
+        UPDATE sms_message_doc d SET doc = {_DOC_PG} FROM sms_message m WHERE m.id = NEW.id AND d.message_id = NEW.id;
         RETURN NULL;
     END $$""",
-    """CREATE OR REPLACE FUNCTION sms_message_search_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    """CREATE OR REPLACE FUNCTION sms_message_doc_delete() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        DELETE FROM sms_message_search s USING sms_old_rows o WHERE s.message_id = o.id;
+        DELETE FROM sms_message_doc d USING sms_old_rows o WHERE d.message_id = o.id;
         RETURN NULL;
     END $$""",
-    """CREATE OR REPLACE FUNCTION sms_message_search_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+    """CREATE OR REPLACE FUNCTION sms_message_doc_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        TRUNCATE sms_message_search;
+        TRUNCATE sms_message_doc;
         RETURN NULL;
     END $$""",
-    "DROP TRIGGER IF EXISTS sms_message_search_insert ON sms_message",
-    """CREATE TRIGGER sms_message_search_insert AFTER INSERT ON sms_message
-        REFERENCING NEW TABLE AS sms_new_rows FOR EACH STATEMENT EXECUTE FUNCTION sms_message_search_insert()""",
-    "DROP TRIGGER IF EXISTS sms_message_search_update ON sms_message",
-    """CREATE TRIGGER sms_message_search_update AFTER UPDATE OF text, number ON sms_message FOR EACH ROW
+    "DROP TRIGGER IF EXISTS sms_message_doc_insert ON sms_message",
+    """CREATE TRIGGER sms_message_doc_insert AFTER INSERT ON sms_message
+        REFERENCING NEW TABLE AS sms_new_rows FOR EACH STATEMENT EXECUTE FUNCTION sms_message_doc_insert()""",
+    "DROP TRIGGER IF EXISTS sms_message_doc_update ON sms_message",
+    """CREATE TRIGGER sms_message_doc_update AFTER UPDATE OF text, number ON sms_message FOR EACH ROW
         WHEN (OLD.text IS DISTINCT FROM NEW.text OR OLD.number IS DISTINCT FROM NEW.number)
-        EXECUTE FUNCTION sms_message_search_update()""",
-    "DROP TRIGGER IF EXISTS sms_message_search_delete ON sms_message",
-    """CREATE TRIGGER sms_message_search_delete AFTER DELETE ON sms_message
-        REFERENCING OLD TABLE AS sms_old_rows FOR EACH STATEMENT EXECUTE FUNCTION sms_message_search_delete()""",
-    "DROP TRIGGER IF EXISTS sms_message_search_truncate ON sms_message",
-    """CREATE TRIGGER sms_message_search_truncate AFTER TRUNCATE ON sms_message
-        FOR EACH STATEMENT EXECUTE FUNCTION sms_message_search_truncate()""",
+        EXECUTE FUNCTION sms_message_doc_update()""",
+    "DROP TRIGGER IF EXISTS sms_message_doc_delete ON sms_message",
+    """CREATE TRIGGER sms_message_doc_delete AFTER DELETE ON sms_message
+        REFERENCING OLD TABLE AS sms_old_rows FOR EACH STATEMENT EXECUTE FUNCTION sms_message_doc_delete()""",
+    "DROP TRIGGER IF EXISTS sms_message_doc_truncate ON sms_message",
+    """CREATE TRIGGER sms_message_doc_truncate AFTER TRUNCATE ON sms_message
+        FOR EACH STATEMENT EXECUTE FUNCTION sms_message_doc_truncate()""",
 ]
-_PG_INDEX = "CREATE INDEX IF NOT EXISTS sms_message_search_trgm ON sms_message_search USING gin (upper(doc) gin_trgm_ops)"
+_PG_INDEX = "CREATE INDEX IF NOT EXISTS sms_message_doc_trgm ON sms_message_doc USING gin (upper(doc) gin_trgm_ops)"
+_PG_BACKFILL = (
+    f"INSERT INTO sms_message_doc (message_id, doc) SELECT m.id, {_DOC_PG} FROM sms_message m "
+    "WHERE NOT EXISTS (SELECT 1 FROM sms_message_doc d WHERE d.message_id = m.id)"
+)
 
-_SQLITE = [
-    "CREATE VIRTUAL TABLE IF NOT EXISTS sms_message_search USING fts5(doc, tokenize = 'trigram')",
-    """CREATE TRIGGER IF NOT EXISTS sms_message_search_insert AFTER INSERT ON sms_message BEGIN
-        INSERT OR REPLACE INTO sms_message_search (rowid, doc) VALUES (new.id, coalesce(new.text, '') || ' ' || new.number);
+_DOC_SQLITE = "coalesce({m}.text, '') || ' ' || {m}.number"
+_SQLITE_TRIGGERS = {
+    "sms_message_doc_insert": f"""AFTER INSERT ON sms_message BEGIN
+        INSERT OR REPLACE INTO sms_message_doc (rowid, doc) VALUES (new.id, {_DOC_SQLITE.format(m="new")});
     END""",
-    """CREATE TRIGGER IF NOT EXISTS sms_message_search_update AFTER UPDATE OF text, number ON sms_message BEGIN
-        UPDATE sms_message_search SET doc = coalesce(new.text, '') || ' ' || new.number WHERE rowid = old.id;
+    "sms_message_doc_update": f"""AFTER UPDATE OF text, number ON sms_message BEGIN
+        UPDATE sms_message_doc SET doc = {_DOC_SQLITE.format(m="new")} WHERE rowid = old.id;
     END""",
-    """CREATE TRIGGER IF NOT EXISTS sms_message_search_delete AFTER DELETE ON sms_message BEGIN
-        DELETE FROM sms_message_search WHERE rowid = old.id;
+    "sms_message_doc_delete": """AFTER DELETE ON sms_message BEGIN
+        DELETE FROM sms_message_doc WHERE rowid = old.id;
     END""",
-]
+}
+_SQLITE_BACKFILL = f"INSERT INTO sms_message_doc (rowid, doc) SELECT m.id, {_DOC_SQLITE.format(m='m')} FROM sms_message m"
 
 
 def install(connection=None) -> None:
@@ -81,6 +94,7 @@ def install(connection=None) -> None:
     from django.db import transaction
 
     connection = connection or default_connection
+    _drop_old(connection)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for statement in _PG:
@@ -91,34 +105,36 @@ def install(connection=None) -> None:
                     cursor.execute(_PG_INDEX)
             except Exception as error:  # … but without it search still works, only slower
                 log.warning("pg_trgm unavailable (%s): message search will scan the table", error)
-            cursor.execute(
-                "INSERT INTO sms_message_search (message_id, doc) SELECT id, coalesce(text, '') || ' ' || number "
-                "FROM sms_message m WHERE NOT EXISTS (SELECT 1 FROM sms_message_search s WHERE s.message_id = m.id)"
-            )
+            cursor.execute(_PG_BACKFILL)
         elif connection.vendor == "sqlite":
-            for statement in _SQLITE:
-                cursor.execute(statement)
-            cursor.execute("SELECT (SELECT count(*) FROM sms_message), (SELECT count(*) FROM sms_message_search)")
+            cursor.execute("CREATE VIRTUAL TABLE IF NOT EXISTS sms_message_doc USING fts5(doc, tokenize = 'trigram')")
+            for name, body in _SQLITE_TRIGGERS.items():  # recreated: a table rebuild may have dropped them
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+                cursor.execute(f"CREATE TRIGGER {name} {body}")
+            cursor.execute("SELECT (SELECT count(*) FROM sms_message), (SELECT count(*) FROM sms_message_doc)")
             messages, indexed = cursor.fetchone()
             if messages != indexed:  # first install, or a table rebuild lost the triggers for a while
-                cursor.execute("DELETE FROM sms_message_search")
-                cursor.execute(
-                    "INSERT INTO sms_message_search (rowid, doc) SELECT id, coalesce(text, '') || ' ' || number FROM sms_message"
-                )
+                cursor.execute("DELETE FROM sms_message_doc")
+                cursor.execute(_SQLITE_BACKFILL)
 
 
-def uninstall(connection=None) -> None:
+def _drop_old(connection) -> None:
+    for table in OLD_TABLES:
+        uninstall(connection, table=table)
+
+
+def uninstall(connection=None, *, table: str = TABLE) -> None:
     connection = connection or default_connection
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
             for name in ("insert", "update", "delete", "truncate"):
-                cursor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_{name} ON sms_message")
-                cursor.execute(f"DROP FUNCTION IF EXISTS {TABLE}_{name}()")
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_{name} ON sms_message")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {table}_{name}()")
         elif connection.vendor == "sqlite":
             for name in ("insert", "update", "delete"):
-                cursor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_{name}")
-            cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_{name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def ensure(sender=None, using="default", **kwargs) -> None:
@@ -138,19 +154,22 @@ def usable(query: str) -> bool:
     return len(query.strip()) >= MIN_CHARS
 
 
+def _like(query: str) -> str:
+    return "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def candidates(query: str, *, below: int | None = None, limit: int = 2000, connection=None) -> list[int]:
     """Ids of messages whose text or number contains ``query`` (case-insensitive), newest first: at most
-    ``limit`` of them, all below ``below``. Both indexes answer this from the index alone, cheaply for a word
-    in every other message (the newest matches come first) and for a rare one."""
+    ``limit`` of them, all below ``below``, found through the trigram index."""
     connection = connection or default_connection
     query = query.strip()
     if connection.vendor == "postgresql":
-        sql = "SELECT message_id FROM sms_message_search WHERE upper(doc) LIKE upper(%s)"
-        params = ["%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"]
+        sql = "SELECT message_id FROM sms_message_doc WHERE upper(doc) LIKE upper(%s)"
+        params = [_like(query)]
         column = "message_id"
     elif connection.vendor == "sqlite":
         # An FTS5 phrase: with the trigram tokenizer it matches the exact substring, case-insensitively.
-        sql = "SELECT rowid FROM sms_message_search WHERE sms_message_search MATCH %s"
+        sql = "SELECT rowid FROM sms_message_doc WHERE sms_message_doc MATCH %s"
         params = ['"' + query.replace('"', '""') + '"']
         column = "rowid"
     else:  # pragma: no cover - other engines are not supported
@@ -163,3 +182,63 @@ def candidates(query: str, *, below: int | None = None, limit: int = 2000, conne
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def in_range(query: str, low: int, high: int, connection=None) -> list[int]:
+    """Ids in [low, high) whose text or number contains ``query``, newest first, read through the primary key:
+    it costs the size of the range whatever the word, where the trigram index costs the number of matches."""
+    connection = connection or default_connection
+    if connection.vendor == "postgresql":
+        # upper(doc || '') is not the indexed expression: the planner cannot pick the trigram index here (its
+        # estimates for very common words are far too low, and reading 400,000 matches takes a second).
+        sql = ("SELECT message_id FROM sms_message_doc WHERE message_id >= %s AND message_id < %s "
+               "AND upper(doc || '') LIKE upper(%s) ORDER BY message_id DESC")
+        params = [low, high, _like(query.strip())]
+    else:
+        sql = ("SELECT rowid FROM sms_message_doc WHERE rowid >= %s AND rowid < %s "
+               "AND sms_message_doc MATCH %s ORDER BY rowid DESC")
+        params = [low, high, '"' + query.strip().replace('"', '""') + '"']
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+PROBE = 20_000  # ids read by primary key first: how common the word is among the newest messages
+RANGE_BUDGET = 200_000  # ids read by primary key at most per walk
+CHUNK = 2000  # ids taken from the trigram index at a time
+
+
+def walk(query: str, *, top: int, need: int, accept=None, connection=None) -> tuple[list[int], int]:
+    """Matching ids below ``top``, newest first, until ``need`` of them pass ``accept`` (a function that keeps
+    the ids other filters allow). Returns (ids, floor): every match at or above ``floor`` is in ids.
+
+    Reading by primary key costs the ids read; the trigram index costs the matches. So the walk probes the
+    newest PROBE ids by key, which measures how common the word is, then goes on by key while the word is
+    common enough to reach ``need`` soon (density d ≥ √(need / top)), else through the index.
+    """
+    connection = connection or default_connection
+    accept = accept or (lambda ids: ids)
+    found: list[int] = []
+    high = top
+    low = max(0, high - PROBE)
+    found += accept(in_range(query, low, high, connection))
+    read, high = high - low, low
+    if len(found) >= need or high <= 0:
+        return found, high
+    density = len(found) / read
+    if connection.vendor == "postgresql" and density and density * density * top >= need:
+        while len(found) < need and high > 0 and read < RANGE_BUDGET:
+            size = min(high, RANGE_BUDGET - read, max(PROBE, int((need - len(found)) / density * 1.2)))
+            low = high - size
+            found += accept(in_range(query, low, high, connection))
+            read, high = read + size, low
+        return found, high
+    for _chunk in range(RANGE_BUDGET // CHUNK):
+        ids = candidates(query, below=high, limit=CHUNK, connection=connection)
+        found += accept(ids) if ids else []
+        if len(ids) < CHUNK:
+            return found, 0
+        high = ids[-1]
+        if len(found) >= need:
+            break
+    return found, high

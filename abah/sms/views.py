@@ -25,8 +25,6 @@ THREAD_WINDOW = 50  # messages the Pesan dialog opens with; earlier ones load on
 THREAD_MAX = 500  # at most this many in one re-render of an open dialog
 CAPPED_COUNT = 1000
 TITLE_MATCHES = 200  # threads whose title matches a search; a longer list means the query is too vague
-SEARCH_CHUNK = 2000  # ids taken from the search index at a time, newest first
-SEARCH_CHUNKS = 25  # at most this many chunks (50,000 candidates) per request; beyond, the count is "more than"
 
 
 # ---------------------------------------------------------------- UCP > Pesan
@@ -90,15 +88,25 @@ def _digits_or(query: str) -> str:
 class _TextSearch:
     """Text, number or institution, answered by indexes instead of reading a million messages.
 
-    Two branches, merged newest first: the trigram index of texts and numbers (abah/sms/search.py), walked in
-    chunks of ids from the newest down, each chunk checked against the other filters; and the threads whose
+    Two branches, merged newest first: texts and numbers, walked from the newest message down by
+    ``search.walk`` (abah/sms/search.py; each step checked against the other filters); and the threads whose
     title matches (a small table), through the (conversation, id) index. Collecting stops at ``need`` ids or
-    after SEARCH_CHUNKS chunks; the count is then "more than …".
+    at the walk's budget; the count is then "more than …".
     """
 
     def __init__(self, query: str, narrowed: bool):
         self.query = query
         self.narrowed = narrowed  # other filters apply: candidates must be checked against them
+
+    @staticmethod
+    def _accept(qs):
+        def accept(ids: list[int]) -> list[int]:
+            kept = []
+            for start in range(0, len(ids), 5000):
+                kept += qs.filter(pk__in=ids[start : start + 5000]).order_by("-id").values_list("id", flat=True)
+            return kept
+
+        return accept
 
     def ids(self, qs, *, before: int | None, need: int) -> tuple[list[int], bool]:
         """Up to ``need`` matching ids below ``before``, newest first, and whether they are all there are."""
@@ -112,26 +120,18 @@ class _TextSearch:
                 match |= Q(conversation_id__in=titles)
             found = list(qs.filter(below, match).order_by("-id").values_list("id", flat=True)[: need + 1])
             return found[:need], len(found) <= need
-        by_text, text_floor = [], 0  # every text match at or above text_floor is in by_text
-        cursor = before
-        for _chunk in range(SEARCH_CHUNKS):
-            candidates = search.candidates(self.query, below=cursor, limit=SEARCH_CHUNK)
-            if candidates and self.narrowed:
-                by_text += qs.filter(pk__in=candidates).order_by("-id").values_list("id", flat=True)
-            else:
-                by_text += candidates
-            if len(candidates) < SEARCH_CHUNK:
-                text_floor = 0
-                break
-            cursor = text_floor = candidates[-1]
-            if len(by_text) >= need:
-                break
+        if before:
+            top = before
+        else:
+            top = (Message.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+        by_text, text_floor = search.walk(self.query, top=top, need=need,
+                                          accept=self._accept(qs) if self.narrowed else None)
         by_title, title_floor = [], 0
         if titles:
             by_title = list(qs.filter(below, conversation_id__in=titles).order_by("-id")
                             .values_list("id", flat=True)[:need])
             title_floor = by_title[-1] if len(by_title) == need else 0
-        floor = max(text_floor, title_floor)
+        floor = max(text_floor, title_floor)  # every match at or above it, from either branch, is at hand
         merged = sorted({i for i in (*by_text, *by_title) if i >= floor}, reverse=True)
         return merged[:need], floor == 0 and len(merged) <= need
 

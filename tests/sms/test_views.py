@@ -334,7 +334,7 @@ def test_search_triggers_come_back_after_a_sqlite_table_rebuild(petugas_client):
         pytest.skip("SQLite only: PostgreSQL alters tables in place and keeps their triggers")
     with connection.cursor() as cursor:
         for name in ("insert", "update", "delete"):
-            cursor.execute(f"DROP TRIGGER sms_message_search_{name}")
+            cursor.execute(f"DROP TRIGGER sms_message_doc_{name}")
     services.queue_message(to="081230900011", text="Ditulis tanpa pemicu", kind="manual")
     url = reverse("sms:message_list")
     assert "0 pesan cocok" in petugas_client.get(url, {"q": "tanpa pemicu"}).content.decode()
@@ -346,9 +346,11 @@ def test_search_triggers_come_back_after_a_sqlite_table_rebuild(petugas_client):
 
 def test_search_walks_the_index_in_chunks_and_merges_thread_titles(petugas_client, monkeypatch):
     """Small chunks make the walk visible: filters checked per chunk, titles merged, counts exact or "more than"."""
-    from abah.sms import views
+    from abah.sms import search
 
-    monkeypatch.setattr(views, "SEARCH_CHUNK", 3)
+    monkeypatch.setattr(search, "PROBE", 2)  # the probe by primary key sees the two newest messages only
+    monkeypatch.setattr(search, "CHUNK", 3)
+    monkeypatch.setattr(search, "RANGE_BUDGET", 60)
     pondok = services.conversation_for(party_type="t", party_id="1", title="Pondok Hidayah", number="081230900095")
     other = services.conversation_for(party_type="t", party_id="2", title="Masjid Lain", number="081230900096")
     for i in range(10):
@@ -363,7 +365,45 @@ def test_search_walks_the_index_in_chunks_and_merges_thread_titles(petugas_clien
     assert "5 pesan cocok" in body and "hidayah info 1<" not in body and "hidayah info 8" in body
     rows = [line for line in body.split('data-testid="sms-row"')[1:]]
     assert "hidayah info 8" in rows[0] and "hidayah info 0" in rows[-1]  # newest first
-    monkeypatch.setattr(views, "SEARCH_CHUNKS", 2)  # 6 candidates at most, then "more than"
+    monkeypatch.setattr(search, "RANGE_BUDGET", 6)  # two chunks of 3 at most, then "more than"
     body = petugas_client.get(url, {"q": "info"}).content.decode()
     assert "Lebih dari 6 pesan cocok" in body
     assert body.count('data-testid="sms-row"') == 6
+
+
+def test_search_walk_by_primary_key_for_common_words(monkeypatch):
+    """A word in most messages is read by primary key in ranges sized from its density (PostgreSQL, where the
+    trigram index would read every match); SQLite's FTS5 index returns the newest matches first by itself."""
+    from abah.sms import search
+
+    for i in range(30):
+        services.queue_message(to="081230900095", text=("umum " if i % 3 else "") + f"pesan {i}", kind="manual")
+    top = Message.objects.order_by("-id").first().pk + 1
+    postgres = search.default_connection.vendor == "postgresql"
+    used = []
+    if postgres:
+        monkeypatch.setattr(search, "candidates", lambda *a, **k: used.append(k) or [])
+    monkeypatch.setattr(search, "PROBE", 6)
+    ids, floor = search.walk("UMUM", top=top, need=8)
+    texts = list(Message.objects.filter(pk__in=ids).order_by("-id").values_list("text", flat=True))
+    assert len(ids) >= 8 and all(t.startswith("umum") for t in texts) and ids == sorted(ids, reverse=True)
+    assert all(i >= floor for i in ids) and (floor > 0 or len(ids) == 20)
+    assert used == []  # never the trigram index
+    ids, floor = search.walk("UMUM", top=top, need=100)
+    assert (len(ids), floor) == (20, 0)  # every match, and nothing left below
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_by_institution_follows_renames_and_attached_numbers(petugas_client):
+    url = reverse("sms:message_list")
+    thread = services.conversation_for(party_type="t", party_id="1", title="Yayasan Lama", number="081230900095")
+    services.queue_message(to="081230900095", text="Halo", kind="manual", conversation=thread)
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "yayasan lama"}).content.decode()
+    services.conversation_for(party_type="t", party_id="1", title="Yayasan Baru Sejahtera", number="081230900095")
+    assert "0 pesan cocok" in petugas_client.get(url, {"q": "yayasan lama"}).content.decode()
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "baru sejahtera"}).content.decode()
+    services.receive_message(number="081230900077", text="Siapa ini?")
+    assert "0 pesan cocok" in petugas_client.get(url, {"q": "Masjid Terang"}).content.decode()
+    services.attach_number(number="+6281230900077", party=routing.Party("t", "2", "Masjid Terang"))
+    body = petugas_client.get(url, {"q": "Masjid Terang"}).content.decode()
+    assert "1 pesan cocok" in body and "Siapa ini?" in body
