@@ -148,3 +148,29 @@ def test_pesan_dialog_check_reply_and_dead_number(page, settings):
     assert Message.objects.get(text="Mohon hubungi kantor Biro Kesra.").number == "+6281230900000"
     mark.hover()  # the reason is the mark's title: the browser shows it on hover
     screenshot(page, "sms-07-dialog-dead-number")
+
+
+def test_long_thread_opens_with_the_newest_and_loads_earlier_messages(page, settings, admin_user):
+    """A thread of 70 messages: the dialog shows the newest 50 (scrolled to the bottom) and a button for the rest."""
+    from abah.sms import services
+
+    settings.SMS_GATEWAYS = SIMULATOR
+    thread = services.conversation_for(party_type="test.party", party_id="1", title="Yayasan Panjang",
+                                       number="081230900095")
+    services.queue_messages([{"to": thread.number, "text": f"Pesan nomor {i:02d}", "kind": "broadcast",
+                              "conversation": thread} for i in range(70)])
+    browser_login(page, admin_user.username)
+    page.goto(page.base_url + "/sms/pesan/")
+    page.locator("[data-testid=open-thread]").first.click()
+    modal_settled(page)
+    dialog = page.locator("#abah-modal")
+    assert dialog.locator("[data-testid=sms-message]").count() == 50
+    assert "Pesan nomor 69" in dialog.locator("[data-testid=sms-message]").last.inner_text()
+    dialog.locator("[data-testid=sms-older]").click()
+    dialog.locator("[data-testid=sms-message]", has_text="Pesan nomor 00").wait_for()
+    assert dialog.locator("[data-testid=sms-message]").count() == 70
+    assert dialog.locator("[data-testid=sms-older]").count() == 0
+    texts = dialog.locator("[data-testid=sms-message] .sms-text").all_inner_texts()
+    assert texts == [f"Pesan nomor {i:02d}" for i in range(70)]  # oldest first, nothing twice
+    dialog.locator("[data-testid=sms-message]").first.scroll_into_view_if_needed()
+    screenshot(page, "sms-08-dialog-earlier-messages")
