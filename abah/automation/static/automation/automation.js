@@ -19,6 +19,17 @@
     changed(textarea);
   });
 
+  // Once the text is edited, the error of the last save no longer describes it (the live preview does).
+  document.addEventListener("input", function (event) {
+    var textarea = event.target.closest("textarea.is-invalid");
+    if (!textarea) { return; }
+    textarea.classList.remove("is-invalid");
+    for (var el = textarea.nextElementSibling; el && el.classList.contains("invalid-feedback");
+         el = el.nextElementSibling) {
+      el.classList.add("d-none");
+    }
+  });
+
   document.addEventListener("change", function (event) {
     var select = event.target.closest("select[data-template-picker]");
     if (!select) { return; }
