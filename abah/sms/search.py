@@ -144,8 +144,10 @@ def ensure(sender=None, using="default", **kwargs) -> None:
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
         return
-    if "sms_message" not in connection.introspection.table_names():
-        return
+    from django.db.migrations.recorder import MigrationRecorder
+
+    if ("sms", "0003_message_search") not in MigrationRecorder(connection).applied_migrations():
+        return  # not migrated that far yet (or migrated back): the migration installs it
     install(connection)
 
 
