@@ -97,3 +97,34 @@ def test_sigterm_stops_gracefully(require_postgres):
     finish(proc, timeout=60)
     assert WorkerHeartbeat.objects.get(worker="graceful").state == "stopped"
     assert not Message.objects.filter(status="sending").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_idempotency_key_create_one_message(require_postgres):
+    """Eight threads (eight connections) queue 80 messages over 10 keys at once: 10 rows, and every caller of
+    a key gets the same message back (the unique index decides; the loser returns the winner's row)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections, transaction
+
+    start = threading.Barrier(8)
+
+    def queue(i):
+        if i < 8:
+            start.wait(timeout=60)  # the first eight start together
+        try:
+            with transaction.atomic():
+                message = services.queue_message(to="081230900095", text=f"Undangan {i % 10}", kind="invitation",
+                                                 idempotency_key=f"race:{i % 10}")
+            return i % 10, message.pk
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(queue, range(80)))
+    assert Message.objects.count() == 10
+    by_key = {}
+    for key, pk in results:
+        by_key.setdefault(key, set()).add(pk)
+    assert all(len(pks) == 1 for pks in by_key.values()) and len(by_key) == 10
