@@ -16,6 +16,7 @@ small conversation table and the (conversation, id) index.
 """
 
 # ruff: noqa: S608 - every statement here is assembled from this module's constants; user input is always bound
+import functools
 import logging
 
 from django.db import connection as default_connection
@@ -107,6 +108,9 @@ def install(connection=None) -> None:
                 log.warning("pg_trgm unavailable (%s): message search will scan the table", error)
             cursor.execute(_PG_BACKFILL)
         elif connection.vendor == "sqlite":
+            if not sqlite_trigram_available():
+                log.warning("this SQLite has no FTS5 trigram tokenizer: message search will scan the table")
+                return
             cursor.execute("CREATE VIRTUAL TABLE IF NOT EXISTS sms_message_doc USING fts5(doc, tokenize = 'trigram')")
             for name, body in _SQLITE_TRIGGERS.items():  # recreated: a table rebuild may have dropped them
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
@@ -151,8 +155,26 @@ def ensure(sender=None, using="default", **kwargs) -> None:
     install(connection)
 
 
-def usable(query: str) -> bool:
-    """Whether the index can answer the query (MIN_CHARS characters or more)."""
+@functools.cache
+def sqlite_trigram_available() -> bool:
+    """Whether this SQLite has FTS5 with the trigram tokenizer (SQLite 3.34 or later, FTS5 compiled in)."""
+    import sqlite3
+
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE probe USING fts5(doc, tokenize = 'trigram')")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+
+
+def usable(query: str, connection=None) -> bool:
+    """Whether the index can answer the query: MIN_CHARS characters or more, and an index to ask."""
+    connection = connection or default_connection
+    if connection.vendor == "sqlite" and not sqlite_trigram_available():
+        return False
     return len(query.strip()) >= MIN_CHARS
 
 

@@ -407,3 +407,18 @@ def test_search_by_institution_follows_renames_and_attached_numbers(petugas_clie
     services.attach_number(number="+6281230900077", party=routing.Party("t", "2", "Masjid Terang"))
     body = petugas_client.get(url, {"q": "Masjid Terang"}).content.decode()
     assert "1 pesan cocok" in body and "Siapa ini?" in body
+
+
+def test_search_without_a_trigram_index_scans(petugas_client, monkeypatch):
+    """An SQLite built without FTS5 (or older than 3.34) still searches, by reading the table."""
+    from django.db import connection
+
+    from abah.sms import search
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    monkeypatch.setattr(search, "sqlite_trigram_available", lambda: False)
+    services.queue_message(to="081230900011", text="Laporan pertanggungjawaban", kind="billing")
+    services.queue_message(to="081230900022", text="Lainnya", kind="manual")
+    body = petugas_client.get(reverse("sms:message_list"), {"q": "pertanggung"}).content.decode()
+    assert "1 pesan cocok" in body and "Laporan pertanggungjawaban" in body
