@@ -108,8 +108,9 @@ class _TextSearch:
 
         return accept
 
-    def ids(self, qs, *, before: int | None, need: int) -> tuple[list[int], bool]:
-        """Up to ``need`` matching ids below ``before``, newest first, and whether they are all there are."""
+    def ids(self, qs, *, before: int | None, need: int) -> tuple[list[int], int]:
+        """Up to ``need`` matching ids below ``before``, newest first, and where to resume when the walk stopped
+        at its budget before finding ``need`` (0: these are all there are, or ``need`` were found)."""
         titles = list(
             Conversation.objects.filter(title__icontains=self.query).values_list("id", flat=True)[:TITLE_MATCHES]
         )
@@ -118,8 +119,8 @@ class _TextSearch:
             match = Q(text__icontains=self.query) | Q(number__contains=self.query)
             if titles:
                 match |= Q(conversation_id__in=titles)
-            found = list(qs.filter(below, match).order_by("-id").values_list("id", flat=True)[: need + 1])
-            return found[:need], len(found) <= need
+            found = list(qs.filter(below, match).order_by("-id").values_list("id", flat=True)[:need])
+            return found, 0
         if before:
             top = before
         else:
@@ -133,7 +134,7 @@ class _TextSearch:
             title_floor = by_title[-1] if len(by_title) == need else 0
         floor = max(text_floor, title_floor)  # every match at or above it, from either branch, is at hand
         merged = sorted({i for i in (*by_text, *by_title) if i >= floor}, reverse=True)
-        return merged[:need], floor == 0 and len(merged) <= need
+        return merged[:need], floor if len(merged) < need else 0
 
 
 @staff_required
@@ -145,12 +146,13 @@ def message_list(request):
     rows_only = request.htmx and request.GET.get("partial") == "rows"
     if text_search:
         # The first page counts (up to CAPPED_COUNT) with the same walk that finds its rows.
-        ids, complete = text_search.ids(qs, before=before, need=PAGE_SIZE + 1 if rows_only else CAPPED_COUNT + 1)
+        ids, resume = text_search.ids(qs, before=before, need=PAGE_SIZE + 1 if rows_only else CAPPED_COUNT + 1)
         rows = list(Message.objects.filter(pk__in=ids[: PAGE_SIZE + 1]).select_related("conversation", "sender")
                     .order_by("-id"))
         total = min(len(ids), CAPPED_COUNT)
-        capped = len(ids) > CAPPED_COUNT or not complete
+        capped = len(ids) > CAPPED_COUNT or bool(resume)
     else:
+        resume = 0
         page_qs = qs.filter(pk__lt=before) if before else qs
         rows = list(page_qs.select_related("conversation", "sender").order_by("-id")[: PAGE_SIZE + 1])
         if rows_only:
@@ -178,7 +180,8 @@ def message_list(request):
         "total": total,
         "capped": capped,
         "filtered": filtered,
-        "next_before": rows[-1].pk if has_more and rows else None,
+        # The next page starts below the last row, or where a search walk stopped at its budget.
+        "next_before": rows[-1].pk if has_more and rows else (resume or None),
         "directions": Message.Direction.choices,
         "statuses": Message.Status.choices,
         "kinds": Message.Kind.choices,
