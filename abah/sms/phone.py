@@ -1,6 +1,7 @@
 """Phone numbers for SMS, on phonenumbers: parse, validate mobile-only, E.164, masking for display."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -61,17 +62,33 @@ def parse_mobile(raw: str, region: str = DEFAULT_REGION) -> str:
         digits = "0" + digits
     elif region == "ID" and digits.startswith("62") and not digits.startswith("+"):
         digits = "+" + digits
-    try:
-        number = phonenumbers.parse(digits, region)
-    except phonenumbers.NumberParseException:
-        raise ValidationError(_("This is not a valid phone number."), code="invalid") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(_("This is not a valid phone number."), code="invalid")
-    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+    ok, result = _classify(digits, region)
+    if ok:
+        return result
+    if result == "not_mobile":
         raise ValidationError(
             _("This is not a mobile number (a landline cannot receive SMS)."), code="not_mobile"
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise ValidationError(_("This is not a valid phone number."), code="invalid")
+
+
+@lru_cache(maxsize=65_536)
+def _classify(digits: str, region: str) -> tuple[bool, str]:
+    """(True, E.164) for a mobile number, else (False, error code). Cached: reminders and broadcasts text the
+    same institutions again and again, and phonenumbers' pattern matching dominates a bulk queue.
+
+    number_type() is UNKNOWN for a number that matches none of its country's patterns, so it answers
+    "valid?" and "mobile?" in one pass (is_valid_number would run the same matching a second time)."""
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return False, "invalid"
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        return False, "invalid"
+    if kind not in MOBILE_TYPES:
+        return False, "not_mobile"
+    return True, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def is_valid_mobile(raw: str, region: str = DEFAULT_REGION) -> bool:

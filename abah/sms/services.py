@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from . import encoding, phone, routing
 from .backends.base import DeliveryReport
+from .dbutil import db_datetime, insert_rows
 from .models import Conversation, Message, MessagePart, UnmatchedReport
 from .signals import message_received, message_status_changed, message_typed
 
@@ -110,39 +111,102 @@ def queue_message(*, to: str, text: str, kind: str, idempotency_key: str | None 
 
 @transaction.atomic
 def queue_messages(items: list[dict]) -> list[Message]:
-    """Queue many messages at once (broadcasts): every item is validated first, then bulk inserted.
+    """Queue many messages at once (broadcasts, reminders): every item is validated first, then bulk inserted.
 
     Items take queue_message's arguments. A key that exists already (or twice in ``items``) yields the
-    existing message. Returns the messages in the order of ``items``.
+    existing (first) message and is not validated again. Returns the messages in the order of ``items``.
+
+    The hot path of a 10,000-recipient broadcast: existing keys are looked up first, new rows go in with one
+    multi-row INSERT (COPY on PostgreSQL, sms.dbutil.insert_rows) and only (key, id) is read back. Should a
+    concurrent writer insert one of the keys in between, the batch falls back to the ORM's conflict-ignoring
+    insert inside a savepoint, so the caller's transaction and the one-message-per-key rule both survive.
     """
     now = timezone.now()
-    built: list[Message] = []
+    keys = []
+    for item in items:
+        key = item.get("idempotency_key")
+        keys.append(str(key).strip() if key is not None and str(key).strip() else None)
+    existing: dict[str, Message] = {}
+    wanted = list(dict.fromkeys(k for k in keys if k))
+    for start in range(0, len(wanted), 900):
+        for message in Message.objects.filter(idempotency_key__in=wanted[start : start + 900]):
+            existing[message.idempotency_key] = message
+    built: list[Message | None] = []
     errors = []
     for index, item in enumerate(items):
+        if keys[index] in existing:
+            built.append(None)
+            continue
         try:
-            built.append(_build_message(now=now, **item))
+            built.append(_build_message(now=now, **{**item, "idempotency_key": keys[index]}))
         except ValidationError as error:
             errors.append(
                 ValidationError(_("Message %(n)d: %(error)s") % {"n": index + 1, "error": " ".join(error.messages)})
             )
     if errors:
         raise ValidationError(errors)
-    keyed = [m for m in built if m.idempotency_key]
-    unkeyed = [m for m in built if not m.idempotency_key]
+    fresh: dict[str, Message] = {}
+    unkeyed = []
+    for message in built:
+        if message is None:
+            continue
+        if message.idempotency_key:
+            fresh.setdefault(message.idempotency_key, message)
+        else:
+            unkeyed.append(message)
     if unkeyed:
         Message.objects.bulk_create(unkeyed, batch_size=1000)
-    by_key: dict[str, Message] = {}
-    if keyed:
-        Message.objects.bulk_create(keyed, batch_size=1000, ignore_conflicts=True)
-        keys = list({m.idempotency_key for m in keyed})
-        for start in range(0, len(keys), 900):
-            for message in Message.objects.filter(idempotency_key__in=keys[start : start + 900]):
-                by_key[message.idempotency_key] = message
-    result = [by_key[m.idempotency_key] if m.idempotency_key else m for m in built]
+    if fresh:
+        _insert_keyed(list(fresh.values()))
+    by_key = {**existing, **fresh}
+    result = [by_key[keys[i]] if keys[i] else m for i, m in enumerate(built)]
     conversation_ids = {m.conversation_id for m in result if m.conversation_id}
     if conversation_ids:
         recount_conversations(conversation_ids)
     return result
+
+
+_BULK_FIELDS = ["direction", "number", "text", "encoding", "segments", "kind", "priority", "idempotency_key", "status",
+                "conversation_id", "sender_id", "meta", "next_attempt_at", "attempts", "worker", "gateway",
+                "error_code", "error_reason", "created_at", "queued_at"]
+
+
+def _insert_keyed(messages: list[Message]) -> None:
+    """Insert new keyed messages and give each its primary key; see queue_messages."""
+    meta_field = Message._meta.get_field("meta")
+    stamps: dict = {}
+
+    def stamp(value):
+        if value not in stamps:
+            stamps[value] = db_datetime(value)
+        return stamps[value]
+
+    rows = [
+        (m.direction, m.number, m.text, m.encoding, m.segments, m.kind, m.priority, m.idempotency_key, m.status,
+         m.conversation_id, m.sender_id, meta_field.get_db_prep_save(m.meta, connection) if m.meta else "{}",
+         stamp(m.next_attempt_at), 0, "", "", "", "", stamp(m.created_at), stamp(m.queued_at))
+        for m in messages
+    ]
+    try:
+        with transaction.atomic():
+            insert_rows(Message, _BULK_FIELDS, rows)
+    except (IntegrityError, connection.Database.IntegrityError):  # COPY raises the driver's own error
+        # A concurrent writer took some of the keys: insert what is still missing, keep theirs.
+        Message.objects.bulk_create(messages, batch_size=1000, ignore_conflicts=True)
+    keys = [m.idempotency_key for m in messages]
+    stored: dict[str, Message] = {}
+    for start in range(0, len(keys), 900):
+        for key, pk, owner in Message.objects.filter(idempotency_key__in=keys[start : start + 900]).values_list(
+                "idempotency_key", "pk", "created_at"):
+            stored[key] = (pk, owner)
+    for message in messages:
+        pk, created_at = stored[message.idempotency_key]
+        if created_at != message.created_at:  # a concurrent writer's row: return that one
+            message.__dict__.update(Message.objects.get(pk=pk).__dict__)
+            continue
+        message.pk = pk
+        message._state.adding = False
+        message._state.db = Message.objects.db
 
 
 def recount_conversations(conversation_ids: Iterable[int]) -> None:
