@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -98,6 +98,30 @@ def sms_text(code: str) -> str:
         ) % {"app": settings.SITE_NAME, "code": code, "minutes": CODE_TTL.seconds // 60}
 
 
+def retire_code_messages(user) -> None:
+    """Once a code is used or replaced, its SMS is of no use to anyone: a text still queued is withdrawn, and
+    the text of one handed to the operator (or withdrawn) is overwritten in the SMS Center, so neither the
+    outbox nor UCP > Pesan keeps a spent code in clear."""
+    from abah.sms.models import Message
+    from abah.sms.services import cancel_messages
+
+    ids = list(
+        VerificationCode.objects.filter(user=user, sms_message_id__isnull=False)
+        .filter(Q(used_at__isnull=False) | Q(superseded_at__isnull=False))
+        .values_list("sms_message_id", flat=True)
+    )
+    if not ids:
+        return
+    cancel_messages(ids=ids)
+    # Everything but a text in a worker's hands right now (SENDING): a SENT text waits only for its report.
+    Message.objects.filter(pk__in=ids).exclude(status=Message.Status.SENDING).exclude(
+        text=redacted_text()).update(text=redacted_text())
+
+
+def redacted_text() -> str:
+    return sms_text("\u2022" * CODE_LENGTH)
+
+
 def _issue(user, phone: str, now) -> VerificationCode:
     from abah.sms.models import Message
     from abah.sms.services import queue_message
@@ -105,6 +129,7 @@ def _issue(user, phone: str, now) -> VerificationCode:
     VerificationCode.objects.filter(user=user, used_at__isnull=True, superseded_at__isnull=True).update(
         superseded_at=now
     )
+    retire_code_messages(user)
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
     salt = secrets.token_hex(8)
     row = VerificationCode.objects.create(
@@ -217,6 +242,7 @@ def verification_confirm(*, user, code: str):
                 VerificationCode.objects.filter(
                     user=user, used_at__isnull=True, superseded_at__isnull=True
                 ).update(superseded_at=now)
+                retire_code_messages(user)
     if error is not None:
         raise error
     return user

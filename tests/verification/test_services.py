@@ -5,9 +5,11 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from abah.sms.backends import locmem
 from abah.sms.models import Message
 from abah.verification import services
 from abah.verification.models import VerificationCode
@@ -231,3 +233,23 @@ def test_changing_the_number_keeps_the_old_one_until_confirmed(petugas):
 def test_own_verified_number_again_is_refused(petugas):
     with pytest.raises(ValidationError, match="sudah menjadi nomor telepon anda"):
         services.verification_request(user=petugas, number=petugas.phone)
+
+
+def test_code_sms_is_withdrawn_or_blanked_once_the_code_is_spent(newbie):
+    from abah.sms.models import Message
+
+    first = services.verification_request(user=newbie, number="08123090095")
+    # A second request before the worker ran: the first text is obsolete and withdrawn, never sent.
+    VerificationCode.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    second = services.verification_request(user=newbie, number="08123090095")
+    assert Message.objects.get(pk=first.sms_message_id).status == Message.Status.CANCELLED
+    code = received_code(NUMBER)
+    assert Message.objects.get(pk=second.sms_message_id).status == Message.Status.SENT
+    services.verification_confirm(user=newbie, code=code)
+    # The delivery report still comes in and settles the (blanked) message.
+    locmem.deliver(locmem.outbox[-1])
+    call_command("smsd", once=True)
+    assert Message.objects.get(pk=second.sms_message_id).status == Message.Status.DELIVERED
+    texts = list(Message.objects.filter(kind=Message.Kind.CODE).values_list("text", flat=True))
+    assert all(code not in text for text in texts), texts
+    assert Message.objects.get(pk=second.sms_message_id).text == services.redacted_text()
