@@ -211,6 +211,21 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 
+# ---------------------------------------------------------------- the bureau's SMS texts (optional overrides)
+# SMS gateways and routes: SMS_GATEWAYS / SMS_ROUTES as JSON environment variables (docs/gateways.md).
+if env("ABAH_SMS_INFO_PHONE"):
+    ABAH_SMS_INFO_PHONE = env("ABAH_SMS_INFO_PHONE")  # {telp} in the texts: the bureau's information line
+if env("ABAH_SMS_MONEY_LEGACY"):
+    ABAH_SMS_MONEY_LEGACY = env_bool("ABAH_SMS_MONEY_LEGACY")  # "Rp. 400.000.000,00" instead of "Rp400.000.000,00"
+if env("ABAH_NPHD_TIME"):
+    ABAH_NPHD_TIME = env("ABAH_NPHD_TIME")  # "09:00": default time of an NPHD signing
+if env("ABAH_NPHD_PLACE"):
+    ABAH_NPHD_PLACE = env("ABAH_NPHD_PLACE")
+if env("ABAH_LPJ_REMINDER_DAYS"):
+    ABAH_LPJ_REMINDER_DAYS = [int(d) for d in env_list("ABAH_LPJ_REMINDER_DAYS")]  # "30,7,1": H-30, H-7, H-1
+if env("ABAH_LPJ_OVERDUE_EVERY_DAYS"):
+    ABAH_LPJ_OVERDUE_EVERY_DAYS = int(env("ABAH_LPJ_OVERDUE_EVERY_DAYS"))  # 7: weekly once overdue
+
 # ---------------------------------------------------------------- logging
 LOGGING = {
     "version": 1,
