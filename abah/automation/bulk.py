@@ -9,8 +9,12 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
 from abah.grants.messaging import PARTY_TYPE
 from abah.grants.models import Contact, Grant
+from abah.sms.dbutil import db_datetime, insert_rows
 from abah.sms.models import Conversation
 
 CHUNK = 900  # stays under every database's bound-parameter limit
@@ -108,11 +112,20 @@ def institution_threads(grants: list[GrantRow]) -> dict[int, Conversation]:
             threads[int(conversation.party_id)] = conversation
     missing = [pk for pk in institutions if pk not in threads]
     if missing:
-        Conversation.objects.bulk_create([
-            Conversation(party_type=PARTY_TYPE, party_id=str(pk), title=institutions[pk].name[:255],
-                         number=institutions[pk].contact_phone)
-            for pk in missing
-        ], batch_size=CHUNK, ignore_conflicts=True)
+        now = timezone.now()
+        stamp = db_datetime(now)
+        rows = [(PARTY_TYPE, str(pk), institutions[pk].name[:255], institutions[pk].contact_phone, 0, 0, stamp, stamp)
+                for pk in missing]
+        try:
+            with transaction.atomic():  # one multi-row INSERT (COPY on PostgreSQL): a first broadcast opens 10,000
+                insert_rows(Conversation, ["party_type", "party_id", "title", "number", "message_count",
+                                           "inbound_count", "created_at", "updated_at"], rows)
+        except (IntegrityError, connection.Database.IntegrityError):  # a concurrent writer opened some of them
+            Conversation.objects.bulk_create([
+                Conversation(party_type=PARTY_TYPE, party_id=str(pk), title=institutions[pk].name[:255],
+                             number=institutions[pk].contact_phone)
+                for pk in missing
+            ], batch_size=CHUNK, ignore_conflicts=True)
         for chunk in chunks([str(pk) for pk in missing]):
             for conversation in Conversation.objects.filter(party_type=PARTY_TYPE, party_id__in=chunk):
                 threads[int(conversation.party_id)] = conversation

@@ -52,8 +52,11 @@ def check_length(text: str) -> encoding.Analysis:
 
 
 def _build_message(*, to, text, kind, idempotency_key=None, priority=None, sender=None, conversation=None,
-                   send_after=None, meta=None, now=None) -> Message:
-    """Validate one outgoing message and return it unsaved; bad input raises a translated ValidationError."""
+                   send_after=None, meta=None, now=None, bulk=False) -> Message:
+    """Validate one outgoing message and return it unsaved; bad input raises a translated ValidationError.
+
+    ``bulk``: build it through Model's positional fast path (queue_messages builds thousands); the thread and
+    sender are then set by id only."""
     number = phone.parse_mobile(to)
     text = normalize_text(text)
     if not text:
@@ -64,6 +67,15 @@ def _build_message(*, to, text, kind, idempotency_key=None, priority=None, sende
         idempotency_key = None
     analysis = check_length(text)
     now = now or timezone.now()
+    if bulk:
+        values = {
+            "number": number, "text": text, "encoding": analysis.encoding, "segments": max(1, analysis.segments),
+            "kind": kind, "priority": default_priority(kind) if priority is None else int(priority),
+            "idempotency_key": idempotency_key, "conversation_id": getattr(conversation, "pk", None),
+            "sender_id": getattr(sender, "pk", None), "meta": meta or {},
+            "next_attempt_at": max(send_after, now) if send_after else now, "created_at": now, "queued_at": now,
+        }
+        return Message(*[values.get(name, default) for name, default in _positional_defaults()])
     return Message(
         direction=Message.Direction.OUT,
         number=number,
@@ -81,6 +93,19 @@ def _build_message(*, to, text, kind, idempotency_key=None, priority=None, sende
         created_at=now,
         queued_at=now,
     )
+
+
+_DEFAULTS: list = []
+
+
+def _positional_defaults() -> list[tuple[str, object]]:
+    """(attname, value of a new queued outgoing message) for every concrete field, in the model's order."""
+    if not _DEFAULTS:
+        fixed = {"id": None, "direction": Message.Direction.OUT, "status": Message.Status.QUEUED, "attempts": 0}
+        for field in Message._meta.concrete_fields:
+            # Callable defaults (now, dict) are always given by _build_message; the rest are constants.
+            _DEFAULTS.append((field.attname, fixed.get(field.attname, field.get_default())))
+    return _DEFAULTS
 
 
 @transaction.atomic
@@ -138,7 +163,7 @@ def queue_messages(items: list[dict]) -> list[Message]:
             built.append(None)
             continue
         try:
-            built.append(_build_message(now=now, **{**item, "idempotency_key": keys[index]}))
+            built.append(_build_message(now=now, bulk=True, **{**item, "idempotency_key": keys[index]}))
         except ValidationError as error:
             errors.append(
                 ValidationError(_("Message %(n)d: %(error)s") % {"n": index + 1, "error": " ".join(error.messages)})
