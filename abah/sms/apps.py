@@ -24,7 +24,14 @@ class SmsConfig(AppConfig):
         if simulator_active():  # the virtual phones exist only while the simulator is the gateway
             register_menu(MenuItem("sms", _("Virtual phones"), "sms:simulator_phones", order=50, admin_only=True,
                                    icon="phone"))
-        register_worker("smsd", ["smsd"])
+        from .conf import gateways
+
+        names = list(gateways())
+        if len(names) <= 1:
+            register_worker("smsd", ["smsd"])
+        else:  # one worker per gateway: each claims the kinds its gateway serves first (docs/gateways.md)
+            for name in names:
+                register_worker(f"smsd-{name}", ["smsd", "--gateway", name])
         from django.db.models.signals import post_migrate
 
         from . import search
