@@ -104,9 +104,10 @@ class Daemon:
         self.running = False
 
     def run(self, *, once: bool = False, exit_when_idle: bool = False, max_seconds: float | None = None) -> None:
+        previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, self.shutdown)
+                previous[sig] = signal.signal(sig, self.shutdown)
         deadline = time.monotonic() + max_seconds if max_seconds else None
         idle_rounds = 0
         self.backend.open()  # a misconfigured gateway (wrong schema version …) stops the daemon here, in words
@@ -131,6 +132,8 @@ class Daemon:
                         break
                 self._sleep(self.interval)
         finally:
+            for sig, handler in previous.items():  # the caller's handlers again (a test runner's Ctrl-C)
+                signal.signal(sig, handler)
             self.backend.close()
             self.heartbeat(state="stopped", force=True)
 
