@@ -89,7 +89,7 @@ class Analysis:
 
 def is_gsm7(text: str) -> bool:
     """True if every character is in the GSM 03.38 default alphabet or its extension table."""
-    return all(char in GSM_CHARS for char in text)
+    return GSM_CHARS.issuperset(text)
 
 
 def _gsm7_units(char: str) -> int:
@@ -122,12 +122,21 @@ def analyze(text: str) -> Analysis:
         encoding, cost, single, multi = GSM7, _gsm7_units, GSM7_SINGLE, GSM7_MULTI
     else:
         encoding, cost, single, multi = UCS2, _ucs2_units, UCS2_SINGLE, UCS2_MULTI
-    units = sum(cost(char) for char in text)
     if not text:
         return Analysis(encoding, 0, 0, 0, single, ())
+    # Units without a Python loop over every character (a broadcast analyses thousands of texts): only the
+    # distinct characters that cost 2 (extension characters, astral characters) are counted one by one.
+    if encoding == GSM7:
+        doubles = set(text) & GSM_EXTENSION_CHARS
+    else:
+        doubles = {char for char in set(text) if ord(char) > 0xFFFF}
+    units = len(text) + sum(text.count(char) for char in doubles)
     if units <= single:
         return Analysis(encoding, len(text), units, 1, single, (text,))
-    parts = tuple(_split(text, cost, multi))
+    if doubles:
+        parts = tuple(_split(text, cost, multi))
+    else:  # every character costs 1: the segments are plain slices
+        parts = tuple(text[start : start + multi] for start in range(0, len(text), multi))
     return Analysis(encoding, len(text), units, len(parts), multi, parts)
 
 
