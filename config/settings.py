@@ -1,10 +1,10 @@
 """Settings for ABAH SMS Center, read from environment variables (one module for every environment)."""
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,10 +28,13 @@ def env_list(name: str, default: str = "") -> list[str]:
 # ---------------------------------------------------------------- core
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY")
+# Without SECRET_KEY in production, maintenance commands that sign nothing (makemigrations, compilemessages …)
+# still run on a throwaway key; serving or working is refused: the system check core.E001 stops every
+# command that runs checks (check, serve, smsd, db_worker …) and config/wsgi.py stops the web server.
+SECRET_KEY_MISSING = not SECRET_KEY and not DEBUG
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README, 'Production').")
-    SECRET_KEY = "insecure-development-key-only-for-DEBUG-mode-never-in-production"  # noqa: S105
+    SECRET_KEY = (secrets.token_urlsafe(50) if SECRET_KEY_MISSING
+                  else "insecure-development-key-only-for-DEBUG-mode-never-in-production")  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

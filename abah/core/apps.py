@@ -8,3 +8,6 @@ class CoreConfig(AppConfig):
     name = "abah.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

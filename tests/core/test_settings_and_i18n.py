@@ -28,6 +28,23 @@ def test_missing_secret_key_refused_in_production():
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
 
 
+def _without_secret(*argv):
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run([sys.executable, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_maintenance_commands_run_without_secret_key():
+    result = _without_secret("manage.py", "makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workers_and_wsgi_refuse_to_start_without_secret_key():
+    for argv in (("manage.py", "smsd", "--once"), ("manage.py", "serve", "--no-worker"),
+                 ("-c", "import config.wsgi")):
+        result = _without_secret(*argv)
+        assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr, argv
+
+
 def po_files():
     return [p for p in ROOT.rglob("locale/id/LC_MESSAGES/django.po") if ".venv" not in p.parts]
 
