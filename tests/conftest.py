@@ -150,3 +150,22 @@ def require_postgres():
     if not components.database_url().startswith(("postgres://", "postgresql://")):
         pytest.skip("PostgreSQL-only test: runs when DATABASE_URL is PostgreSQL (the second pass of .ci/run)")
     _require(components.postgres_available)
+
+
+# ---------------------------------------------------------------- SMS gateway for service tests
+
+LOCMEM = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend", "OPTIONS": {}}}
+
+
+@pytest.fixture
+def locmem_gateway(settings, monkeypatch):
+    """The in-memory gateway (tests read ``locmem.outbox`` and feed reports), sending at any hour."""
+    from abah.sms.backends import locmem
+
+    monkeypatch.delenv("SMS_GATEWAY_BACKEND", raising=False)
+    monkeypatch.delenv("SMS_GATEWAY_OPTIONS", raising=False)
+    settings.SMS_GATEWAYS = LOCMEM
+    settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
+    locmem.reset()
+    yield locmem
+    locmem.reset()

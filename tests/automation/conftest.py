@@ -7,10 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from abah.grants import services as grant_services
-from abah.grants.models import Grant, Institution
-from abah.sms.backends import locmem
-
-LOCMEM = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend", "OPTIONS": {}}}
+from abah.grants.models import Grant
+from tests.grants import conftest as grants_factory
 
 
 @pytest.fixture(autouse=True)
@@ -25,24 +23,13 @@ def _templates(request):
 
 
 @pytest.fixture(autouse=True)
-def _locmem_gateway(settings, monkeypatch):
-    monkeypatch.delenv("SMS_GATEWAY_BACKEND", raising=False)
-    monkeypatch.delenv("SMS_GATEWAY_OPTIONS", raising=False)
-    settings.SMS_GATEWAYS = LOCMEM
-    settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
-    locmem.reset()
-    yield
-    locmem.reset()
+def _locmem_gateway(locmem_gateway):
+    """Every test here sends through the locmem gateway (tests/conftest.py)."""
 
 
-def make_institution(name="Yayasan Nurul Huda", *, phone="081230900095", person="Ahmad Fauzi", **fields):
-    defaults = {"category": Institution.Category.YAYASAN, "regency": "Kabupaten Sidoarjo",
-                "bank_name": "Bank Jatim", "account_number": "0011223344556", "address": "Jl. Merdeka 1"}
-    defaults.update(fields)
-    institution = grant_services.institution_create(name=name, **defaults)
-    if phone:
-        grant_services.contact_set(institution=institution, person=person, phone=phone)
-    return institution
+def make_institution(name="Yayasan Nurul Huda", *, phone="081230900095", **fields):
+    """An institution with a current contact (the grants tests' factory, with a number by default)."""
+    return grants_factory.make_institution(name, phone=phone, **fields)
 
 
 def make_grant(institution=None, *, status=Grant.Status.USULAN_DITERIMA, petugas=None, year=2018, **fields):

@@ -15,12 +15,7 @@ from tests.conftest import browser_login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LOCMEM = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend", "OPTIONS": {}}}
-
-
-def test_broadcast_to_demo_institutions_progress_and_cancel_halfway(page, settings):
-    settings.SMS_GATEWAYS = LOCMEM
-    settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
+def test_broadcast_to_demo_institutions_progress_and_cancel_halfway(page, locmem_gateway):
     call_command("seed_demo", size=3100, stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
     Message.objects.all().delete()  # the demo's own conversations are not part of this story
     locmem.reset()

@@ -9,11 +9,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from abah.automation.services import ensure_templates
 from abah.nphd import services
 from abah.nphd.models import Appointment, Invitation
 from abah.sms.models import Message
 from tests.conftest import browser_login, make_user, screenshot
-from tests.nphd.conftest import ensure_templates, make_grant, make_institution
+from tests.nphd.conftest import make_grant, make_institution
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

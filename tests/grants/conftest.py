@@ -9,11 +9,15 @@ from abah.grants import services
 from abah.grants.models import Grant, Institution
 
 
-def make_institution(name="Yayasan Nurul Huda", **fields):
+def make_institution(name="Yayasan Nurul Huda", *, phone="", person="Ahmad Fauzi", **fields):
+    """An institution; with ``phone``, also its current contact."""
     defaults = {"category": Institution.Category.YAYASAN, "regency": "Kabupaten Sidoarjo",
                 "bank_name": "Bank Jatim", "account_number": "0011223344556", "address": "Jl. Merdeka 1"}
     defaults.update(fields)
-    return services.institution_create(name=name, **defaults)
+    institution = services.institution_create(name=name, **defaults)
+    if phone:
+        services.contact_set(institution=institution, person=person, phone=phone)
+    return institution
 
 
 def make_grant(institution=None, *, status=Grant.Status.USULAN_DITERIMA, petugas=None, year=2018, **fields):

@@ -4,21 +4,12 @@ import socket
 
 import pytest
 
-from abah.sms.backends import locmem
-
-LOCMEM = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend", "OPTIONS": {}}}
 IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
 
 
 @pytest.fixture(autouse=True)
-def _locmem_gateway(settings, monkeypatch):
-    monkeypatch.delenv("SMS_GATEWAY_BACKEND", raising=False)
-    monkeypatch.delenv("SMS_GATEWAY_OPTIONS", raising=False)
-    settings.SMS_GATEWAYS = LOCMEM
-    settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
-    locmem.reset()
-    yield
-    locmem.reset()
+def _locmem_gateway(locmem_gateway):
+    """Every test here sends through the locmem gateway (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -6,46 +6,23 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from abah.automation.services import ensure_templates
 from abah.grants import services as grant_services
-from abah.grants.models import Grant, Institution
-from abah.sms.backends import locmem
+from abah.grants.models import Grant
+from tests.grants import conftest as grants_factory
 
-LOCMEM = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend", "OPTIONS": {}}}
 S = Grant.Status
 
 
-def ensure_templates():
-    """The invitation templates come from automation's data migration; a transactional test's flush removes
-    them, so the tests after one put the defaults back."""
-    from abah.automation import services as automation_services
-    from abah.automation.models import SmsTemplate
-    from abah.automation.templating import DEFAULT_TEXTS
-
-    for kind in ("invitation", "invitation_cancelled"):
-        if not SmsTemplate.objects.filter(kind=kind, current__isnull=False).exists():
-            automation_services.template_save(kind=kind, text=DEFAULT_TEXTS[kind])
-
-
 @pytest.fixture(autouse=True)
-def _locmem_gateway(settings, monkeypatch):
-    monkeypatch.delenv("SMS_GATEWAY_BACKEND", raising=False)
-    monkeypatch.delenv("SMS_GATEWAY_OPTIONS", raising=False)
-    settings.SMS_GATEWAYS = LOCMEM
-    settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
+def _locmem_gateway(settings, locmem_gateway):
+    """Every test here sends through the locmem gateway (tests/conftest.py)."""
     settings.ABAH_SMS_INFO_PHONE = "(031) 3524001"
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
-def make_institution(name="Yayasan Nurul Huda", *, phone="081230900095", person="Ahmad Fauzi", **fields):
-    defaults = {"category": Institution.Category.YAYASAN, "regency": "Kabupaten Sidoarjo",
-                "bank_name": "Bank Jatim", "account_number": "0011223344556", "address": "Jl. Merdeka 1"}
-    defaults.update(fields)
-    institution = grant_services.institution_create(name=name, **defaults)
-    if phone:
-        grant_services.contact_set(institution=institution, person=person, phone=phone)
-    return institution
+def make_institution(name="Yayasan Nurul Huda", *, phone="081230900095", **fields):
+    """An institution with a current contact (the grants tests' factory, with a number by default)."""
+    return grants_factory.make_institution(name, phone=phone, **fields)
 
 
 def make_grant(institution=None, *, status=S.DITETAPKAN, petugas=None, year=2026, **fields):

@@ -5,10 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
+from abah.automation.services import ensure_templates
 from abah.nphd.models import Appointment, Invitation
 from abah.sms.models import Message
-
-from .conftest import ensure_templates
 
 pytestmark = pytest.mark.django_db
 

@@ -8,18 +8,10 @@ from django.core.management import call_command
 from abah.sms.backends import locmem
 from tests.conftest import make_user
 
-LOCMEM = {"default": {"BACKEND": "abah.sms.backends.locmem.LocmemBackend", "OPTIONS": {}}}
-
 
 @pytest.fixture(autouse=True)
-def _locmem_gateway(settings, monkeypatch):
-    monkeypatch.delenv("SMS_GATEWAY_BACKEND", raising=False)
-    monkeypatch.delenv("SMS_GATEWAY_OPTIONS", raising=False)
-    settings.SMS_GATEWAYS = LOCMEM
-    settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
-    locmem.reset()
-    yield
-    locmem.reset()
+def _locmem_gateway(locmem_gateway):
+    """Every test here sends through the locmem gateway (tests/conftest.py)."""
 
 
 def received_code(number: str) -> str:
