@@ -6,9 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from abah.grants.phones import parse_contact_number
 from abah.sms.phone import country_choices
-
-from .services import single_number
 
 
 class DateInput(forms.DateInput):
@@ -36,7 +35,7 @@ class ContactFields(forms.Form):
         raw = data.get("phone")
         if raw:
             try:
-                data["phone_e164"] = single_number(raw, data.get("region") or "ID")
+                data["phone_e164"] = parse_contact_number(raw, data.get("region") or "ID")
             except ValidationError as error:
                 self.add_error("phone", error.messages)
         return data

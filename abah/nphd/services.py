@@ -8,7 +8,6 @@ cancellation), so even a request retried after the lock cannot text an invitee t
 """
 
 import datetime
-import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -21,6 +20,7 @@ from abah.core.formatting import hari_tanggal, tanggal
 from abah.grants import services as grant_services
 from abah.grants.messaging import queue_to_institution
 from abah.grants.models import Grant
+from abah.grants.phones import parse_contact_number
 from abah.notifications.services import notify
 from abah.sms import phone as phone_utils
 from abah.sms import services as sms_services
@@ -33,24 +33,9 @@ S = Grant.Status
 # Grant statuses that may be invited (DOMAIN.md §2): the SK is issued, or the NPHD already scheduled.
 INVITABLE = (S.DITETAPKAN, S.NPHD_DIJADWALKAN)
 
-_SEPARATORS = re.compile(r"[\s/|&+,;]+")
-_WORDS = re.compile(r"\b(dan|atau|and|or)\b", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------- rules (also used by views to show buttons)
-
-
-def single_number(raw: str, region: str = "ID") -> str:
-    """E.164 of exactly one mobile number; "0812… / 0813…", "0812… dan 0813…" are refused as several numbers
-    (before the letters rule would give a less helpful message), then abah.sms.phone decides."""
-    text = (raw or "").strip()
-    chunks = _SEPARATORS.split(_WORDS.sub(" ", text))
-    numbers = [c for c in chunks if sum(ch.isdigit() for ch in c) >= 8]
-    if len(numbers) > 1 or sum(ch.isdigit() for ch in text) > 16:
-        raise ValidationError(_("Enter exactly one mobile phone number."), code="several")
-    from abah.grants.phones import parse_contact_number
-
-    return parse_contact_number(text, region or "ID")
 
 
 def process_refusal(appointment: Appointment, *, today: datetime.date | None = None) -> str:
@@ -178,7 +163,7 @@ def invitation_create(*, grant: Grant, date: datetime.date | None, phone: str, p
     if not person:
         errors["person"] = _("Enter the contact person's name.")
     try:
-        single_number(phone, region)
+        parse_contact_number(phone, region or "ID")
     except ValidationError as error:
         errors["phone"] = error.messages
     if errors:
@@ -239,7 +224,7 @@ def invitation_update_contact(*, invitation: Invitation, phone: str, person: str
     if not " ".join((person or "").split()):
         errors["person"] = _("Enter the contact person's name.")
     try:
-        single_number(phone, region)
+        parse_contact_number(phone, region or "ID")
     except ValidationError as error:
         errors["phone"] = error.messages
     if errors:

@@ -1,5 +1,6 @@
 """Phone numbers for SMS, on phonenumbers: parse, validate mobile-only, E.164, masking for display."""
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -42,6 +43,19 @@ def country_choices(language: str = "id") -> list[tuple[str, str]]:
     return [(c.region, c.label) for c in countries(language)]
 
 
+_SEPARATORS = re.compile(r"[\s/|&+,;]+")
+_JOINING_WORDS = re.compile(r"\b(dan|atau|and|or)\b", re.IGNORECASE)
+
+
+def _several_numbers(text: str) -> bool:
+    """"0812… / 0813…", "0812…, 0813…", "0812… dan 0813…": more than one run of 8+ digits, or more digits
+    than any one number has; the usual ways of writing one number ("0812 3090 0095", "+62 812-…") pass."""
+    if sum(ch.isdigit() for ch in text) > 16 or text.count("+") > 1:
+        return True
+    chunks = _SEPARATORS.split(_JOINING_WORDS.sub(" ", text))
+    return sum(1 for chunk in chunks if sum(ch.isdigit() for ch in chunk) >= 8) > 1
+
+
 def parse_mobile(raw: str, region: str = DEFAULT_REGION) -> str:
     """Return the E.164 form of exactly one valid mobile number, or raise a translated ValidationError.
 
@@ -50,10 +64,10 @@ def parse_mobile(raw: str, region: str = DEFAULT_REGION) -> str:
     text = (raw or "").strip()
     if not text:
         raise ValidationError(_("Enter a mobile phone number."), code="empty")
+    if _several_numbers(text):  # before the letters rule: "0812… dan 0813…" is two numbers, not letters
+        raise ValidationError(_("Enter exactly one mobile phone number."), code="several")
     if any(ch.isalpha() for ch in text):
         raise ValidationError(_("A phone number may not contain letters."), code="letters")
-    if any(sep in text for sep in (",", ";", "\n")) or len(text.replace(" ", "")) > 20 or text.count("+") > 1:
-        raise ValidationError(_("Enter exactly one mobile phone number."), code="several")
     if not set(text) <= _ALLOWED_CHARS:
         raise ValidationError(_("The phone number contains characters that are not allowed."), code="chars")
     region = (region or DEFAULT_REGION).upper()

@@ -11,6 +11,7 @@ from abah.core.formatting import DAYS_ID, tanggal
 from abah.grants import services as grant_services
 from abah.grants.messaging import institution_conversation
 from abah.grants.models import Activity, Contact, Grant
+from abah.grants.phones import parse_contact_number
 from abah.notifications.models import Notification
 from abah.nphd import services
 from abah.nphd.models import Appointment, Invitation
@@ -82,7 +83,7 @@ def test_phone_must_be_exactly_one_mobile_number_and_nothing_changes(grant_a, pe
     assert "phone" in caught.value.error_dict
     assert caught.value.error_dict["phone"][0].messages
     with pytest.raises(ValidationError) as direct:
-        services.single_number(raw)
+        parse_contact_number(raw)
     assert direct.value.code == code
     assert not Invitation.objects.exists() and not Appointment.objects.exists()
     assert Contact.objects.filter(institution=grant_a.institution).count() == 1
@@ -90,10 +91,10 @@ def test_phone_must_be_exactly_one_mobile_number_and_nothing_changes(grant_a, pe
     assert grant_a.status == S.DITETAPKAN
 
 
-def test_single_number_accepts_the_usual_ways_of_writing_one_number():
+def test_the_usual_ways_of_writing_one_number_are_accepted():
     for raw in ("081230900097", "0812 3090 0097", "0812-3090-0097", "+62 812 3090 0097", "6281230900097",
                 "81230900097", "(0812) 3090-0097"):
-        assert services.single_number(raw) == "+6281230900097", raw
+        assert parse_contact_number(raw) == "+6281230900097", raw
 
 
 def test_date_in_the_past_is_refused(grant_a, petugas, today):

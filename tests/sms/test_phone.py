@@ -30,6 +30,9 @@ def test_mask_keeps_country_code_and_last_four():
         ("081230900095, 081230900096", "several"),
         ("081230900095;081230900096", "several"),
         ("+62812+62813", "several"),
+        ("0812 3090 0095 / 0813 3090 0096", "several"),
+        ("08123090095 dan 08133090096", "several"),
+        ("0812309009508133090096", "several"),
         ("0812#3090", "chars"),
         ("0313520000", "not_mobile"),  # a Surabaya landline
         ("0812", "invalid"),
