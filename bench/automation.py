@@ -20,24 +20,16 @@ also counts waiting for a core.
 
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench._harness import option, run_engine
+
 ROOT = Path(__file__).resolve().parent.parent
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 BROADCAST_TARGET = 2.0
 REMINDER_TARGET = 5.0
 
-
-def _option(argv, name, default):
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-    return default
 
 
 # ---------------------------------------------------------------- child: one engine
@@ -123,54 +115,14 @@ def child(size: int, recipients: int) -> dict:
 # ---------------------------------------------------------------- parent: one subprocess per engine
 
 
-def _pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **PG) as conn:
-        conn.execute(sql)
-
-
-def _run_engine(engine: str, size: int, recipients: int) -> dict | None:
-    env = {**os.environ, "DEBUG": "1", "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "AXES_ENABLED": "0",
-           "LOG_LEVEL": "WARNING"}
-    tmp = tempfile.mkdtemp(prefix="abah-bench-")
-    dbname = f"abah_bench_automation_{os.getpid()}"
-    try:
-        if engine == "sqlite":
-            env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
-        else:
-            try:
-                _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}"')
-                _pg_admin(f'CREATE DATABASE "{dbname}"')
-            except Exception as error:  # noqa: BLE001 - report and skip the engine
-                print(f"  postgres: not available ({error})")
-                return None
-            env["DATABASE_URL"] = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{dbname}"
-        out = Path(tmp) / "result.json"
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.automation", "--child", f"--size={size}", f"--recipients={recipients}",
-             f"--out={out}"], cwd=ROOT, env=env, timeout=3600, check=False)
-        if proc.returncode != 0 or not out.exists():
-            print(f"  {engine}: child failed (exit {proc.returncode})")
-            return {"failed": True}
-        return json.loads(out.read_text())
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if engine == "postgres":
-            try:
-                _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            except Exception:  # noqa: BLE001, S110
-                pass
-
-
 def run(argv) -> int:
-    size = int(_option(argv, "size", "100000"))
-    recipients = int(_option(argv, "recipients", "10000"))
-    engines = [_option(argv, "engine", "")] if _option(argv, "engine", "") else ["sqlite", "postgres"]
+    size = int(option(argv, "size", "100000"))
+    recipients = int(option(argv, "recipients", "10000"))
+    engines = [option(argv, "engine", "")] if option(argv, "engine", "") else ["sqlite", "postgres"]
     failures = 0
     for engine in engines:
         print(f"-- {engine}: seeding {size} grants; broadcast to {recipients} institutions", flush=True)
-        data = _run_engine(engine, size, recipients)
+        data = run_engine("bench.automation", engine, [f"--size={size}", f"--recipients={recipients}"])
         if data is None:
             continue
         if data.get("failed"):
@@ -194,8 +146,8 @@ def run(argv) -> int:
 
 def main(argv) -> int:
     if "--child" in argv:
-        result = child(int(_option(argv, "size", "100000")), int(_option(argv, "recipients", "10000")))
-        Path(_option(argv, "out", "result.json")).write_text(json.dumps(result))
+        result = child(int(option(argv, "size", "100000")), int(option(argv, "recipients", "10000")))
+        Path(option(argv, "out", "result.json")).write_text(json.dumps(result))
         return 0
     return run(argv)
 

@@ -11,26 +11,18 @@ the 100 ms target for p95.
 
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench._harness import option, run_engine
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 100.0
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 NAME_QUERIES = ["nurul huda", "sukorejo", "lptq", "masjid jami", "darul ulum", "pondok pesantren al-hikmah",
                 "gereja", "kelompok tani sumber rejeki", "kota malang", "bina insani"]
 
-
-def _option(argv, name, default):
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-    return default
 
 
 def p95(values):
@@ -96,54 +88,14 @@ def child(size: int, requests: int) -> dict:
 # ---------------------------------------------------------------- parent: one subprocess per engine
 
 
-def _pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **PG) as conn:
-        conn.execute(sql)
-
-
-def _run_engine(engine: str, size: int, requests: int) -> dict | None:
-    env = {**os.environ, "DEBUG": "1", "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "AXES_ENABLED": "0",
-           "LOG_LEVEL": "WARNING"}
-    tmp = tempfile.mkdtemp(prefix="abah-bench-")
-    dbname = f"abah_bench_search_{os.getpid()}"
-    try:
-        if engine == "sqlite":
-            env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
-        else:
-            try:
-                _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}"')
-                _pg_admin(f'CREATE DATABASE "{dbname}"')
-            except Exception as error:  # noqa: BLE001 - report and skip the engine
-                print(f"  postgres: not available ({error})")
-                return None
-            env["DATABASE_URL"] = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{dbname}"
-        out = Path(tmp) / "result.json"
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.search", "--child", f"--size={size}", f"--requests={requests}",
-             f"--out={out}"], cwd=ROOT, env=env, timeout=3600, check=False)
-        if proc.returncode != 0 or not out.exists():
-            print(f"  {engine}: child failed (exit {proc.returncode})")
-            return {"failed": True}
-        return json.loads(out.read_text())
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if engine == "postgres":
-            try:
-                _pg_admin(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            except Exception:  # noqa: BLE001, S110
-                pass
-
-
 def run(argv) -> int:
-    size = int(_option(argv, "size", "100000"))
-    requests = int(_option(argv, "requests", "200"))
-    engines = [_option(argv, "engine", "")] if _option(argv, "engine", "") else ["sqlite", "postgres"]
+    size = int(option(argv, "size", "100000"))
+    requests = int(option(argv, "requests", "200"))
+    engines = [option(argv, "engine", "")] if option(argv, "engine", "") else ["sqlite", "postgres"]
     failures = 0
     for engine in engines:
         print(f"-- {engine}: seeding {size} grants, {requests} requests per query type", flush=True)
-        data = _run_engine(engine, size, requests)
+        data = run_engine("bench.search", engine, [f"--size={size}", f"--requests={requests}"])
         if data is None:
             continue
         if data.get("failed"):
@@ -160,8 +112,8 @@ def run(argv) -> int:
 
 def main(argv) -> int:
     if "--child" in argv:
-        result = child(int(_option(argv, "size", "100000")), int(_option(argv, "requests", "200")))
-        Path(_option(argv, "out", "result.json")).write_text(json.dumps(result))
+        result = child(int(option(argv, "size", "100000")), int(option(argv, "requests", "200")))
+        Path(option(argv, "out", "result.json")).write_text(json.dumps(result))
         return 0
     return run(argv)
 

@@ -16,7 +16,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.sms_worker import postgres_reachable, run_child
+from bench._harness import postgres_reachable
+from bench.sms_worker import run_child
 
 MESSAGES = 1_000_000
 THREADS = 10_000

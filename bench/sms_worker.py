@@ -8,48 +8,17 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
+
+from bench._harness import postgres_reachable, throwaway_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TARGET_PER_SECOND = 2000
 MESSAGES = 20_000
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
 # ---------------------------------------------------------------- shared with bench.sms_pages
-
-
-@contextmanager
-def throwaway_database(engine: str):
-    """Yield a DATABASE_URL for a fresh database of the engine; remove it afterwards."""
-    if engine == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="abah-bench-") as tmp:
-            yield f"sqlite:///{tmp}/bench.sqlite3"
-        return
-    import psycopg
-
-    name = f"abah_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def postgres_reachable() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def run_child(module: str, engine: str, extra: list[str], timeout: int = 1800) -> dict | None:
