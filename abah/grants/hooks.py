@@ -5,6 +5,7 @@ e-mail / SMS they chose); an inbound reply notifies the petugas of the instituti
 Admins when nobody is assigned). All receivers run after the transaction committed.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -22,8 +23,8 @@ K = Notification.Kind
 
 
 def _say(user, fn):
-    """Notification texts are stored in the recipient's language (the Indonesian UI by default)."""
-    with override(getattr(user, "language", None) or "id"):
+    """Notification texts are stored in the site's language (users have no language of their own yet)."""
+    with override(settings.LANGUAGE_CODE):
         return fn()
 
 
