@@ -11,7 +11,6 @@ from django.urls import get_script_prefix, reverse
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import access
@@ -86,18 +85,9 @@ def _url(name: str, *args) -> str:
     return pattern.format(*args)
 
 
-_LABELS: dict = {}
-
-
 def _t(text) -> str:
-    """A module-level lazy label translated once per language (plain strings are returned as they are)."""
-    if not isinstance(text, Promise):
-        return text
-    key = (get_language(), id(text))
-    value = _LABELS.get(key)
-    if value is None:
-        value = _LABELS[key] = str(text)
-    return value
+    """A lazy label as text in the current language (plain strings are returned as they are)."""
+    return str(text) if isinstance(text, Promise) else text
 
 
 NOT_AVAILABLE = _("Not available yet")

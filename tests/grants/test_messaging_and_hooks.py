@@ -109,3 +109,19 @@ def test_disbursement_notifies_the_recorder(grant, petugas, contact, django_capt
         services.disbursement_record(grant=grant, stage=1, amount=Decimal("400000000"),
                                      paid_on=datetime.date(2018, 12, 3), sp2d_number="SP2D-001", by=petugas)
     assert Notification.objects.filter(user=petugas, kind=Notification.Kind.DISBURSEMENT_RECORDED).exists()
+
+
+def test_card_labels_stay_with_their_actions_across_renders(rf, grant, petugas):
+    """Labels were once cached by id() of short-lived lazy strings: a reused id showed "Log" on SPJ."""
+    import gc
+
+    from django.utils.translation import override
+
+    request = rf.get("/")
+    request.user = petugas
+    with override("id"):
+        first = {a.key: a.label for a in actions_for(request, grant)}
+        for _ in range(50):
+            gc.collect()
+            assert {a.key: a.label for a in actions_for(request, grant)} == first
+    assert first["spj"] == "SPJ" and first["log"] == "Log" and first["pesan"] == "Pesan"
