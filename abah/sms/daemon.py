@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from abah.core.formatting import WIB
 
-from . import conf, services
+from . import conf, search, services
 from .backends import get_backend
 from .backends.base import GatewayUnavailable, OutgoingSMS, SendResult
 from .dbutil import db_datetime, insert_rows
@@ -43,6 +43,8 @@ RECOVERY_SECONDS = 1.0
 HEALTH_SECONDS = 1.0  # how often a worker asks its gateway for its state and reads the others' heartbeats
 NOTHING = Q(pk__in=[])
 TAKE_BACK_SECONDS = 5.0  # how often a worker whose modem is down looks for messages to take back
+INDEX_BATCH = 1000  # new messages moved into the search index per step (sms.search.flush)
+INDEX_SECONDS = 5.0  # while the queue stays busy, the search index still catches up this often
 
 
 class RateLimiter:
@@ -84,6 +86,7 @@ class Daemon:
         self.gateway_ok, self.gateway_error = True, ""
         self._last_heartbeat = 0.0
         self._last_recovery = 0.0
+        self._last_index = 0.0
         self._last_unmatched = 0.0
         self._signals = 0
         self._opened = False
@@ -147,9 +150,11 @@ class Daemon:
         done = self.recover_leases()
         done += self.take_back()
         # Bounded: a few batches, then reports, so a long queue never starves delivery reports.
+        queue_empty = False
         for _ in range(1000 if drain else 8):
             claimed = self.claim()
             if not claimed:
+                queue_empty = True
                 break
             self.send(claimed)
             done += len(claimed)
@@ -162,8 +167,24 @@ class Daemon:
             done += polled
             if not polled:
                 break
+        done += self.index(drain=drain, queue_empty=queue_empty)
         self.heartbeat()
         return done
+
+    def index(self, *, drain: bool = False, queue_empty: bool = True) -> int:
+        """Move new messages into the search index (sms.search): when nothing is due to be sent, or every
+        INDEX_SECONDS while the queue stays busy, so indexing never delays sending and still catches up."""
+        now_mono = time.monotonic()
+        if not (drain or queue_empty or now_mono - self._last_index >= INDEX_SECONDS):
+            return 0
+        self._last_index = now_mono
+        moved = total = 0
+        for _ in range(1000 if drain else 1):
+            moved = search.flush(INDEX_BATCH)
+            total += moved
+            if moved < INDEX_BATCH:
+                break
+        return total
 
     # ------------------------------------------------------------ the queue
 

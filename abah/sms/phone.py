@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from phonenumbers import PhoneNumberType
 
 DEFAULT_REGION = "ID"
+_HOME_CODE = 62
+_HOME_PREFIX = f"+{_HOME_CODE}"
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 _ALLOWED_CHARS = set("0123456789+-. ()/")
 
@@ -44,6 +46,7 @@ def country_choices(language: str = "id") -> list[tuple[str, str]]:
 
 
 _SEPARATORS = re.compile(r"[\s/|&+,;]+")
+_CANONICAL = re.compile(r"\+[1-9]\d{6,14}")  # an E.164 string: what stored contacts and bulk queues pass
 _JOINING_WORDS = re.compile(r"\b(dan|atau|and|or)\b", re.IGNORECASE)
 
 
@@ -62,6 +65,8 @@ def parse_mobile(raw: str, region: str = DEFAULT_REGION) -> str:
     Accepts 08…, +62…, 62… and 8… for Indonesia; refuses letters, several numbers and landlines.
     """
     text = (raw or "").strip()
+    if _CANONICAL.fullmatch(text):  # already E.164: none of the free-form rules below can refuse it
+        return _checked(_classify(text, (region or DEFAULT_REGION).upper()))
     if not text:
         raise ValidationError(_("Enter a mobile phone number."), code="empty")
     if _several_numbers(text):  # before the letters rule: "0812… dan 0813…" is two numbers, not letters
@@ -76,7 +81,11 @@ def parse_mobile(raw: str, region: str = DEFAULT_REGION) -> str:
         digits = "0" + digits
     elif region == "ID" and digits.startswith("62") and not digits.startswith("+"):
         digits = "+" + digits
-    ok, result = _classify(digits, region)
+    return _checked(_classify(digits, region))
+
+
+def _checked(classified: tuple[bool, str]) -> str:
+    ok, result = classified
     if ok:
         return result
     if result == "not_mobile":
@@ -93,10 +102,16 @@ def _classify(digits: str, region: str) -> tuple[bool, str]:
 
     number_type() is UNKNOWN for a number that matches none of its country's patterns, so it answers
     "valid?" and "mobile?" in one pass (is_valid_number would run the same matching a second time)."""
-    try:
-        number = phonenumbers.parse(digits, region)
-    except phonenumbers.NumberParseException:
-        return False, "invalid"
+    if digits.startswith(_HOME_PREFIX) and digits[3:].isdigit() and digits[3:4] not in ("", "0") and len(digits) <= 16:
+        # "+62…" already in E.164 (stored contacts, bulk queues): the number is built directly, without
+        # phonenumbers' free-form parsing; number_type() below still decides. tests/sms/test_phone.py checks
+        # that both ways agree.
+        number = phonenumbers.PhoneNumber(country_code=_HOME_CODE, national_number=int(digits[3:]))
+    else:
+        try:
+            number = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            return False, "invalid"
     kind = phonenumbers.number_type(number)
     if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         return False, "invalid"

@@ -11,6 +11,14 @@ COPY / multi-row INSERTs, raw SQL). It is a separate table on purpose: the worke
 several times, and those updates never touch the search index. ``ensure()`` runs after every ``migrate``
 (post_migrate), because SQLite rebuilds a table to alter it and that drops its triggers.
 
+New messages go to the index in two steps. The insert trigger writes their document to a plain table,
+``sms_message_doc_tail`` (a heap insert: microseconds), and the SMS worker moves the tail into the trigram
+index in the background (``flush``), when it has nothing to send. Adding a document to a trigram index
+costs about a hundred of its entries (over 100 µs a message on PostgreSQL, tens on SQLite); paid inside
+the transaction that queues a 10,000-recipient broadcast or a scheduler's backlog of 30,000 reminders, it
+was most of their time. Every search reads both tables, so a message is found from the moment it is
+committed: the tail is small (what the worker has not moved yet) and read whole.
+
 Thread titles (institution names) are not in the documents: UCP > Pesan finds a thread's messages through the
 small conversation table and the (conversation, id) index.
 """
@@ -24,6 +32,7 @@ from django.db import connection as default_connection
 log = logging.getLogger(__name__)
 
 TABLE = "sms_message_doc"
+TAIL = "sms_message_doc_tail"  # documents not in the trigram index yet (see flush)
 OLD_TABLES = ("sms_message_search",)  # earlier layouts, removed by install()
 MIN_CHARS = 3  # a trigram index answers substrings of three characters or more
 
@@ -33,26 +42,32 @@ _DOC_PG = "coalesce(m.text, '') || ' ' || m.number"
 
 _PG = [
     "CREATE TABLE IF NOT EXISTS sms_message_doc (message_id bigint PRIMARY KEY, doc text NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS sms_message_doc_tail (message_id bigint PRIMARY KEY, doc text NOT NULL)",
     f"""CREATE OR REPLACE FUNCTION sms_message_doc_insert() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        INSERT INTO sms_message_doc (message_id, doc)
+        INSERT INTO sms_message_doc_tail (message_id, doc)
             SELECT m.id, {_DOC_PG} FROM sms_new_rows m
         ON CONFLICT (message_id) DO UPDATE SET doc = EXCLUDED.doc;
         RETURN NULL;
     END $$""",
+    # Wherever the document is. flush() holds a share lock on the messages it moves, so an update waits for
+    # the move to commit and then finds the document in the index (each statement here sees it: VOLATILE).
     f"""CREATE OR REPLACE FUNCTION sms_message_doc_update() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         UPDATE sms_message_doc d SET doc = {_DOC_PG} FROM sms_message m WHERE m.id = NEW.id AND d.message_id = NEW.id;
+        UPDATE sms_message_doc_tail d SET doc = {_DOC_PG} FROM sms_message m
+            WHERE m.id = NEW.id AND d.message_id = NEW.id;
         RETURN NULL;
     END $$""",
     """CREATE OR REPLACE FUNCTION sms_message_doc_delete() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         DELETE FROM sms_message_doc d USING sms_old_rows o WHERE d.message_id = o.id;
+        DELETE FROM sms_message_doc_tail d USING sms_old_rows o WHERE d.message_id = o.id;
         RETURN NULL;
     END $$""",
     """CREATE OR REPLACE FUNCTION sms_message_doc_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        TRUNCATE sms_message_doc;
+        TRUNCATE sms_message_doc, sms_message_doc_tail;
         RETURN NULL;
     END $$""",
     "DROP TRIGGER IF EXISTS sms_message_doc_insert ON sms_message",
@@ -72,19 +87,36 @@ _PG = [
 _PG_INDEX = "CREATE INDEX IF NOT EXISTS sms_message_doc_trgm ON sms_message_doc USING gin (upper(doc) gin_trgm_ops)"
 _PG_BACKFILL = (
     f"INSERT INTO sms_message_doc (message_id, doc) SELECT m.id, {_DOC_PG} FROM sms_message m "
-    "WHERE NOT EXISTS (SELECT 1 FROM sms_message_doc d WHERE d.message_id = m.id)"
+    "WHERE NOT EXISTS (SELECT 1 FROM sms_message_doc d WHERE d.message_id = m.id) "
+    "AND NOT EXISTS (SELECT 1 FROM sms_message_doc_tail t WHERE t.message_id = m.id)"
 )
+# Move the oldest `limit` documents of the tail into the index, in one statement. The tail rows are taken
+# with SKIP LOCKED (several workers share the work); FOR SHARE on their messages makes a concurrent update of
+# a message's text wait until the move is committed (see sms_message_doc_update).
+_PG_FLUSH = """
+    WITH picked AS (
+        SELECT t.message_id FROM sms_message_doc_tail t JOIN sms_message m ON m.id = t.message_id
+        ORDER BY t.message_id LIMIT %s
+        FOR UPDATE OF t SKIP LOCKED FOR SHARE OF m SKIP LOCKED
+    ), moved AS (
+        DELETE FROM sms_message_doc_tail t USING picked p WHERE t.message_id = p.message_id
+        RETURNING t.message_id, t.doc
+    )
+    INSERT INTO sms_message_doc (message_id, doc) SELECT message_id, doc FROM moved
+    ON CONFLICT (message_id) DO UPDATE SET doc = EXCLUDED.doc"""
 
 _DOC_SQLITE = "coalesce({m}.text, '') || ' ' || {m}.number"
 _SQLITE_TRIGGERS = {
     "sms_message_doc_insert": f"""AFTER INSERT ON sms_message BEGIN
-        INSERT OR REPLACE INTO sms_message_doc (rowid, doc) VALUES (new.id, {_DOC_SQLITE.format(m="new")});
+        INSERT OR REPLACE INTO sms_message_doc_tail (message_id, doc) VALUES (new.id, {_DOC_SQLITE.format(m="new")});
     END""",
     "sms_message_doc_update": f"""AFTER UPDATE OF text, number ON sms_message BEGIN
         UPDATE sms_message_doc SET doc = {_DOC_SQLITE.format(m="new")} WHERE rowid = old.id;
+        UPDATE sms_message_doc_tail SET doc = {_DOC_SQLITE.format(m="new")} WHERE message_id = old.id;
     END""",
     "sms_message_doc_delete": """AFTER DELETE ON sms_message BEGIN
         DELETE FROM sms_message_doc WHERE rowid = old.id;
+        DELETE FROM sms_message_doc_tail WHERE message_id = old.id;
     END""",
 }
 _SQLITE_BACKFILL = f"INSERT INTO sms_message_doc (rowid, doc) SELECT m.id, {_DOC_SQLITE.format(m='m')} FROM sms_message m"
@@ -112,12 +144,16 @@ def install(connection=None) -> None:
                 log.warning("this SQLite has no FTS5 trigram tokenizer: message search will scan the table")
                 return
             cursor.execute("CREATE VIRTUAL TABLE IF NOT EXISTS sms_message_doc USING fts5(doc, tokenize = 'trigram')")
+            cursor.execute("CREATE TABLE IF NOT EXISTS sms_message_doc_tail "
+                           "(message_id integer PRIMARY KEY, doc text NOT NULL)")
             for name, body in _SQLITE_TRIGGERS.items():  # recreated: a table rebuild may have dropped them
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
                 cursor.execute(f"CREATE TRIGGER {name} {body}")
-            cursor.execute("SELECT (SELECT count(*) FROM sms_message), (SELECT count(*) FROM sms_message_doc)")
+            cursor.execute("SELECT (SELECT count(*) FROM sms_message), (SELECT count(*) FROM sms_message_doc) "
+                           "+ (SELECT count(*) FROM sms_message_doc_tail)")
             messages, indexed = cursor.fetchone()
             if messages != indexed:  # first install, or a table rebuild lost the triggers for a while
+                cursor.execute("DELETE FROM sms_message_doc_tail")
                 cursor.execute("DELETE FROM sms_message_doc")
                 cursor.execute(_SQLITE_BACKFILL)
 
@@ -129,16 +165,73 @@ def _drop_old(connection) -> None:
 
 def uninstall(connection=None, *, table: str = TABLE) -> None:
     connection = connection or default_connection
+    connection._abah_search_tail = False
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
             for name in ("insert", "update", "delete", "truncate"):
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_{name} ON sms_message")
                 cursor.execute(f"DROP FUNCTION IF EXISTS {table}_{name}()")
+            cursor.execute(f"DROP TABLE IF EXISTS {table}, {table}_tail")
         elif connection.vendor == "sqlite":
             for name in ("insert", "update", "delete"):
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_{name}")
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {table}_tail")
+
+
+def flush(limit: int = 2000, connection=None) -> int:
+    """Move up to ``limit`` documents from the tail into the trigram index (oldest first); returns how many.
+
+    The SMS worker calls it when it has nothing to send (sms.daemon); it is safe with several workers."""
+    from django.db import transaction
+
+    connection = connection or default_connection
+    if not _installed(connection):
+        return 0
+    with connection.cursor() as cursor:  # the usual case, an empty tail, costs one indexed read
+        cursor.execute("SELECT message_id FROM sms_message_doc_tail LIMIT 1")
+        if cursor.fetchone() is None:
+            return 0
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_PG_FLUSH, [int(limit)])
+            return cursor.rowcount
+        # SQLite: one writer at a time, so a plain read of the oldest ids is enough.
+        cursor.execute("SELECT max(message_id), count(*) FROM (SELECT message_id FROM sms_message_doc_tail "
+                       "ORDER BY message_id LIMIT %s)", [int(limit)])
+        last, count = cursor.fetchone()
+        if not count:
+            return 0
+        cursor.execute("INSERT OR REPLACE INTO sms_message_doc (rowid, doc) "
+                       "SELECT message_id, doc FROM sms_message_doc_tail WHERE message_id <= %s", [last])
+        cursor.execute("DELETE FROM sms_message_doc_tail WHERE message_id <= %s", [last])
+        return count
+
+
+def pending(connection=None) -> int:
+    """How many documents wait in the tail (the SMS Center status page shows it)."""
+    connection = connection or default_connection
+    if not _installed(connection):
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sms_message_doc_tail")
+        return cursor.fetchone()[0]
+
+
+def _installed(connection) -> bool:
+    """Whether the tail exists (remembered per connection once it does: the worker asks every round)."""
+    if connection.vendor == "sqlite" and not sqlite_trigram_available():
+        return False
+    if getattr(connection, "_abah_search_tail", False):
+        return True
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [TAIL])
+        else:
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [TAIL])
+        found = bool(cursor.fetchone()[0])
+    connection._abah_search_tail = found
+    return found
 
 
 def ensure(sender=None, using="default", **kwargs) -> None:
@@ -182,29 +275,45 @@ def _like(query: str) -> str:
     return "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _sources(connection, *, by_index: bool) -> tuple[str, str]:
+    """The SQL of the matching ids in the index and in the tail, each with a placeholder for the pattern
+    followed by one for the bound (``{bound}`` is replaced by the caller's range condition).
+
+    ``by_index`` False: the index is read by primary key, never through the trigram index (see in_range)."""
+    if connection.vendor == "postgresql":
+        doc = "upper(doc)" if by_index else "upper(doc || '')"
+        return (f"SELECT message_id AS id FROM sms_message_doc WHERE {doc} LIKE upper(%s) {{bound}}",
+                "SELECT message_id AS id FROM sms_message_doc_tail WHERE upper(doc) LIKE upper(%s) {bound}")
+    if connection.vendor == "sqlite":
+        # An FTS5 phrase: with the trigram tokenizer it matches the exact substring, case-insensitively. The
+        # tail is read with LIKE, which SQLite also compares case-insensitively (for ASCII letters).
+        return ("SELECT rowid AS id FROM sms_message_doc WHERE sms_message_doc MATCH %s {bound}",
+                "SELECT message_id AS id FROM sms_message_doc_tail WHERE doc LIKE %s ESCAPE '\\' {bound}")
+    raise NotImplementedError(connection.vendor)  # pragma: no cover - other engines are not supported
+
+
+def _patterns(query: str, connection) -> tuple[str, str]:
+    """The query as the index's pattern and as the tail's LIKE pattern."""
+    query = query.strip()
+    if connection.vendor == "sqlite":
+        return '"' + query.replace('"', '""') + '"', _like(query)
+    return _like(query), _like(query)
+
+
 def candidates(query: str, *, below: int | None = None, limit: int = 2000, connection=None) -> list[int]:
     """Ids of messages whose text or number contains ``query`` (case-insensitive), newest first: at most
-    ``limit`` of them, all below ``below``, found through the trigram index."""
+    ``limit`` of them, all below ``below``, found through the trigram index (and the tail not in it yet)."""
     connection = connection or default_connection
-    query = query.strip()
-    if connection.vendor == "postgresql":
-        sql = "SELECT message_id FROM sms_message_doc WHERE upper(doc) LIKE upper(%s)"
-        params = [_like(query)]
-        column = "message_id"
-    elif connection.vendor == "sqlite":
-        # An FTS5 phrase: with the trigram tokenizer it matches the exact substring, case-insensitively.
-        sql = "SELECT rowid FROM sms_message_doc WHERE sms_message_doc MATCH %s"
-        params = ['"' + query.replace('"', '""') + '"']
-        column = "rowid"
-    else:  # pragma: no cover - other engines are not supported
-        raise NotImplementedError(connection.vendor)
-    if below is not None:
-        sql += f" AND {column} < %s"
-        params.append(int(below))
-    sql += f" ORDER BY {column} DESC LIMIT %s"
-    params.append(int(limit))
+    indexed, tail = _sources(connection, by_index=True)
+    in_index, in_tail = _patterns(query, connection)
+    column = "message_id" if connection.vendor == "postgresql" else "rowid"
+    bound = f"AND {column} < %s" if below is not None else ""
+    tail_bound = "AND message_id < %s" if below is not None else ""
+    extra = [int(below)] if below is not None else []
+    sql = (f"SELECT id FROM ({indexed.format(bound=bound)} UNION ALL {tail.format(bound=tail_bound)}) AS found "
+           "ORDER BY id DESC LIMIT %s")
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [in_index, *extra, in_tail, *extra, int(limit)])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -212,18 +321,15 @@ def in_range(query: str, low: int, high: int, connection=None) -> list[int]:
     """Ids in [low, high) whose text or number contains ``query``, newest first, read through the primary key:
     it costs the size of the range whatever the word, where the trigram index costs the number of matches."""
     connection = connection or default_connection
-    if connection.vendor == "postgresql":
-        # upper(doc || '') is not the indexed expression: the planner cannot pick the trigram index here (its
-        # estimates for very common words are far too low, and reading 400,000 matches takes a second).
-        sql = ("SELECT message_id FROM sms_message_doc WHERE message_id >= %s AND message_id < %s "
-               "AND upper(doc || '') LIKE upper(%s) ORDER BY message_id DESC")
-        params = [low, high, _like(query.strip())]
-    else:
-        sql = ("SELECT rowid FROM sms_message_doc WHERE rowid >= %s AND rowid < %s "
-               "AND sms_message_doc MATCH %s ORDER BY rowid DESC")
-        params = [low, high, '"' + query.strip().replace('"', '""') + '"']
+    # On PostgreSQL upper(doc || '') is not the indexed expression: the planner cannot pick the trigram index
+    # here (its estimates for very common words are far too low, and reading 400,000 matches takes a second).
+    indexed, tail = _sources(connection, by_index=False)
+    in_index, in_tail = _patterns(query, connection)
+    column = "message_id" if connection.vendor == "postgresql" else "rowid"
+    sql = (f"SELECT id FROM ({indexed.format(bound=f'AND {column} >= %s AND {column} < %s')} UNION ALL "
+           f"{tail.format(bound='AND message_id >= %s AND message_id < %s')}) AS found ORDER BY id DESC")
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [in_index, low, high, in_tail, low, high])
         return [row[0] for row in cursor.fetchall()]
 
 

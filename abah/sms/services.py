@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.db.models import Case, Count, F, Max, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -179,16 +179,34 @@ def queue_messages(items: list[dict]) -> list[Message]:
             fresh.setdefault(message.idempotency_key, message)
         else:
             unkeyed.append(message)
+    inserted = []
     if unkeyed:
-        Message.objects.bulk_create(unkeyed, batch_size=1000)
+        inserted += Message.objects.bulk_create(unkeyed, batch_size=1000)
     if fresh:
-        _insert_keyed(list(fresh.values()))
+        inserted += _insert_keyed(list(fresh.values()))
     by_key = {**existing, **fresh}
     result = [by_key[keys[i]] if keys[i] else m for i, m in enumerate(built)]
-    conversation_ids = {m.conversation_id for m in result if m.conversation_id}
-    if conversation_ids:
-        recount_conversations(conversation_ids)
+    _count_in_threads(inserted, now)
     return result
+
+
+def _count_in_threads(messages: list[Message], at: datetime) -> None:
+    """Add newly inserted outgoing messages to their threads' counters: one UPDATE per distinct count (a
+    broadcast adds one message to each of thousands of threads), the threads locked in id order."""
+    per_thread: dict[int, int] = {}
+    for message in messages:
+        if message.conversation_id:
+            per_thread[message.conversation_id] = per_thread.get(message.conversation_id, 0) + 1
+    by_count: dict[int, list[int]] = {}
+    for pk, count in sorted(per_thread.items()):
+        by_count.setdefault(count, []).append(pk)
+    later = Q(last_message_at__isnull=True) | Q(last_message_at__lt=at)
+    for count, ids in sorted(by_count.items()):
+        for start in range(0, len(ids), 900):
+            Conversation.objects.filter(pk__in=ids[start : start + 900]).update(
+                message_count=F("message_count") + count,
+                last_message_at=Case(When(later, then=Value(at)), default=F("last_message_at")),
+            )
 
 
 _BULK_FIELDS = ["direction", "number", "text", "encoding", "segments", "kind", "priority", "idempotency_key", "status",
@@ -196,8 +214,10 @@ _BULK_FIELDS = ["direction", "number", "text", "encoding", "segments", "kind", "
                 "error_code", "error_reason", "created_at", "queued_at"]
 
 
-def _insert_keyed(messages: list[Message]) -> None:
-    """Insert new keyed messages and give each its primary key; see queue_messages."""
+def _insert_keyed(messages: list[Message]) -> list[Message]:
+    """Insert new keyed messages and give each its primary key; returns the ones this call inserted (all of
+    them, unless a concurrent writer took some of the keys first: those get the writer's row). See
+    queue_messages."""
     meta_field = Message._meta.get_field("meta")
     stamps: dict = {}
 
@@ -214,16 +234,42 @@ def _insert_keyed(messages: list[Message]) -> None:
     ]
     try:
         with transaction.atomic():
-            insert_rows(Message, _BULK_FIELDS, rows)
+            ids = _new_ids(len(rows))
+            if ids:  # PostgreSQL: ids drawn from the table's sequence first, then COPY (which returns nothing)
+                insert_rows(Message, ["id", *_BULK_FIELDS], [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
+                stored = {m.idempotency_key: pk for m, pk in zip(messages, ids, strict=True)}
+            else:  # SQLite: the multi-row INSERT returns them
+                stored = dict(insert_rows(Message, _BULK_FIELDS, rows, returning=["idempotency_key", "id"]))
     except (IntegrityError, connection.Database.IntegrityError):  # COPY raises the driver's own error
         # A concurrent writer took some of the keys: insert what is still missing, keep theirs.
-        Message.objects.bulk_create(messages, batch_size=1000, ignore_conflicts=True)
+        return _insert_keyed_slowly(messages)
+    for message in messages:
+        message.pk = stored[message.idempotency_key]
+        message._state.adding = False
+        message._state.db = Message.objects.db
+    return messages
+
+
+def _new_ids(count: int) -> list[int]:
+    """``count`` ids from sms_message's sequence on PostgreSQL (in ascending order), [] elsewhere."""
+    if connection.vendor != "postgresql" or not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('sms_message', 'id')) FROM generate_series(1, %s)",
+                       [count])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _insert_keyed_slowly(messages: list[Message]) -> list[Message]:
+    """The conflict path of _insert_keyed: the ORM's conflict-ignoring insert, then every row read back."""
+    Message.objects.bulk_create(messages, batch_size=1000, ignore_conflicts=True)
     keys = [m.idempotency_key for m in messages]
-    stored: dict[str, Message] = {}
+    stored: dict[str, tuple] = {}
     for start in range(0, len(keys), 900):
-        for key, pk, owner in Message.objects.filter(idempotency_key__in=keys[start : start + 900]).values_list(
+        for key, pk, created_at in Message.objects.filter(idempotency_key__in=keys[start : start + 900]).values_list(
                 "idempotency_key", "pk", "created_at"):
-            stored[key] = (pk, owner)
+            stored[key] = (pk, created_at)
+    mine = []
     for message in messages:
         pk, created_at = stored[message.idempotency_key]
         if created_at != message.created_at:  # a concurrent writer's row: return that one
@@ -232,6 +278,8 @@ def _insert_keyed(messages: list[Message]) -> None:
         message.pk = pk
         message._state.adding = False
         message._state.db = Message.objects.db
+        mine.append(message)
+    return mine
 
 
 def recount_conversations(conversation_ids: Iterable[int]) -> None:

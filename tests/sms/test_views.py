@@ -322,6 +322,71 @@ def test_search_index_follows_inserts_updates_and_deletes(petugas_client):
     assert "Laporan" in petugas_client.get(url, {"q": "sp"}).content.decode()
 
 
+def test_new_messages_are_found_before_and_after_the_worker_indexes_them(petugas_client, locmem_gateway):
+    """Queueing writes a message's document to the tail; the worker moves it into the trigram index when it
+    has nothing to send. Search reads both, so a message is found at every moment; updates and deletes
+    reach the document wherever it is."""
+    from abah.sms import search
+    from abah.sms.daemon import Daemon
+
+    url = reverse("sms:message_list")
+    first = services.queue_message(to="081230900011", text="Undangan penandatanganan NPHD", kind="invitation")
+    services.queue_messages([{"to": "081230900022", "text": f"Siaran nomor {i}", "kind": "broadcast"}
+                             for i in range(5)])
+    assert search.pending() == 6
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "penandatanganan"}).content.decode()
+    assert "5 pesan cocok" in petugas_client.get(url, {"q": "siaran nomor"}).content.decode()
+    assert search.flush(limit=4) == 4 and search.pending() == 2  # the oldest first, a bounded step
+    assert "5 pesan cocok" in petugas_client.get(url, {"q": "siaran nomor"}).content.decode()  # from both tables
+    Daemon(gateway="default").run(once=True)  # sends, then indexes the rest: the queue is empty
+    assert search.pending() == 0 and search.flush() == 0
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "penandatanganan"}).content.decode()
+    assert "Siaran nomor 3" in petugas_client.get(url, {"q": "nomor 3"}).content.decode()
+    Message.objects.filter(pk=first.pk).update(text="Teks diganti")  # in the index now
+    assert "0 pesan cocok" in petugas_client.get(url, {"q": "penandatanganan"}).content.decode()
+    assert "1 pesan cocok" in petugas_client.get(url, {"q": "diganti"}).content.decode()
+    fresh = services.queue_message(to="081230900033", text="Masih di ekor", kind="manual")
+    Message.objects.filter(pk=fresh.pk).update(text="Ekor diganti")  # still in the tail
+    assert "0 pesan cocok" in petugas_client.get(url, {"q": "masih di ekor"}).content.decode()
+    Message.objects.filter(pk__in=[first.pk, fresh.pk]).delete()
+    assert "0 pesan cocok" in petugas_client.get(url, {"q": "diganti"}).content.decode()
+    assert search.pending() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_update_during_a_move_into_the_index_is_not_lost(require_postgres):
+    """PostgreSQL, two connections: a message's text changes (a spent code is blanked) while a worker moves its
+    document into the index. The move holds a share lock on the message, so the update waits for it and then
+    rewrites the document in the index; without that lock the index would keep the old text."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from abah.sms import search
+
+    message = services.queue_message(to="081230900011", text="Kode verifikasi 123456", kind="code")
+    updated = threading.Event()
+
+    def blank():
+        try:
+            Message.objects.filter(pk=message.pk).update(text="Kode verifikasi ******")
+            updated.set()
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        assert search.flush() == 1
+        other = threading.Thread(target=blank)
+        other.start()
+        time.sleep(1)  # the update reaches the lock and waits (it cannot finish before this commit)
+        assert not updated.is_set()
+    other.join(30)
+    assert updated.is_set()
+    assert search.candidates("123456") == [] and search.candidates("******") == [message.pk]
+    assert search.pending() == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_search_triggers_come_back_after_a_sqlite_table_rebuild(petugas_client):
     """SQLite alters a table by rebuilding it, which drops its triggers: post_migrate reinstalls them and
@@ -391,6 +456,7 @@ def test_search_walk_by_primary_key_for_common_words(monkeypatch):
     top = Message.objects.order_by("-id").first().pk + 1
     postgres = search.default_connection.vendor == "postgresql"
     used = []
+    candidates = search.candidates
     if postgres:
         monkeypatch.setattr(search, "candidates", lambda *a, **k: used.append(k) or [])
     monkeypatch.setattr(search, "PROBE", 6)
@@ -399,6 +465,8 @@ def test_search_walk_by_primary_key_for_common_words(monkeypatch):
     assert len(ids) >= 8 and all(t.startswith("umum") for t in texts) and ids == sorted(ids, reverse=True)
     assert all(i >= floor for i in ids) and (floor > 0 or len(ids) == 20)
     assert used == []  # never the trigram index
+    # More than the word's density promises soon (how soon depends on the ids' offset): the index finishes.
+    monkeypatch.setattr(search, "candidates", candidates)
     ids, floor = search.walk("UMUM", top=top, need=100)
     assert (len(ids), floor) == (20, 0)  # every match, and nothing left below
 
