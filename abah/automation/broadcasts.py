@@ -47,8 +47,8 @@ def clean_filters(filters: dict, *, user) -> dict:
     return cleaned
 
 
-def recipient_grants(filters: dict):
-    """Grant ids, one per institution (its latest matching grant), in institution order."""
+def recipients(filters: dict):
+    """The grants a broadcast texts: one per institution (its latest matching grant), as a queryset."""
     grants = Grant.objects.all()
     if filters.get("fiscal_year"):
         grants = grants.filter(fiscal_year=int(filters["fiscal_year"]))
@@ -65,10 +65,13 @@ def recipient_grants(filters: dict):
     if filters.get("contact") in ("with", "without"):
         has = Exists(Contact.objects.filter(institution_id=OuterRef("institution_id"), is_current=True))
         grants = grants.filter(has) if filters["contact"] == "with" else grants.exclude(has)
-    return list(
-        grants.order_by().values("institution_id").annotate(latest=Max("pk"))
-        .order_by("institution_id").values_list("latest", flat=True)
-    )
+    latest = grants.order_by().values("institution_id").annotate(latest=Max("pk")).values("latest")
+    return Grant.objects.filter(pk__in=latest)
+
+
+def recipient_grants(filters: dict) -> list[int]:
+    """Grant ids, one per institution (its latest matching grant), in institution order."""
+    return list(recipients(filters).order_by("institution_id").values_list("pk", flat=True))
 
 
 def check_text(text: str, isi: str) -> str:
@@ -102,10 +105,10 @@ def preview(*, filters: dict, text: str, isi: str = "", legacy: bool | None = No
     """What a broadcast would send: counts, the institutions it cannot reach, samples, the segment cost."""
     text = check_text(text, isi)
     result = Preview()
-    grant_ids = recipient_grants(filters)
-    result.total = len(grant_ids)
+    grants = bulk.load_grants(recipients(filters))
+    result.total = len(grants)
     warnings = {}
-    for grant in bulk.load_grants(grant_ids):
+    for grant in sorted(grants, key=lambda g: g.institution_id):
         reason = ""
         if not bulk.valid_number(grant):
             reason = _("no valid mobile number")
@@ -147,7 +150,7 @@ def broadcast_create(*, by, filters: dict, text: str, isi: str = "", legacy_mone
     broadcast = Broadcast.objects.create(
         created_by=by, filters=filters, text=text, isi=" ".join((isi or "").split()), template_version=version,
         legacy_money=version.legacy_money if version and legacy_money is None else legacy_money,
-        total=len(recipient_grants(filters)),
+        total=recipients(filters).count(),
     )
     if broadcast.total == 0:
         raise ValidationError(_("No institution matches these filters."), code="empty")
@@ -163,15 +166,11 @@ def broadcast_run(*, broadcast_id: int, chunk_size: int = 2000) -> str:
         return "not pending"
     broadcast = Broadcast.objects.select_related("created_by", "template_version").get(pk=broadcast_id)
     try:
-        grant_ids = recipient_grants(broadcast.filters)
-        Broadcast.objects.filter(pk=broadcast.pk).update(total=len(grant_ids))
-        for chunk in bulk.chunks(grant_ids, chunk_size):
-            if _cancelled(broadcast):
-                break
-            ids = _queue_chunk(broadcast, chunk)
-            if _cancelled(broadcast):  # cancelled while this chunk was being written: withdraw it too
-                withdrawn = sms_services.cancel_messages(ids=ids)
-                Broadcast.objects.filter(pk=broadcast.pk).update(withdrawn=F("withdrawn") + withdrawn)
+        # Every recipient with what its text needs, in one read; then queued chunk by chunk.
+        grants = sorted(bulk.load_grants(recipients(broadcast.filters)), key=lambda g: g.institution_id)
+        Broadcast.objects.filter(pk=broadcast.pk).update(total=len(grants))
+        for chunk in bulk.chunks(grants, chunk_size):
+            if not _write_unless_cancelled(broadcast, _prepare_chunk(broadcast, chunk)):
                 break
     except Exception as error:
         log.exception("broadcast %s failed", broadcast_id)
@@ -190,33 +189,61 @@ def _cancelled(broadcast: Broadcast) -> bool:
     return Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.CANCELLED).exists()
 
 
-def _queue_chunk(broadcast: Broadcast, grant_ids: list[int]) -> list[int]:
+@dataclasses.dataclass
+class _Prepared:
+    grants: list  # every grant of the chunk
+    owners: list  # the grant of each message
+    messages: list  # unsaved, from sms.services.build_messages
+    unreachable: list  # grants without a valid contact (or a value the text needs)
+
+
+def _prepare_chunk(broadcast: Broadcast, grants: list[bulk.GrantRow]) -> _Prepared:
+    """Render and check the chunk's texts (no database)."""
+    items, owners, unreachable = [], [], []
+    meta = {"template_kind": TemplateKind.INCIDENTAL, "broadcast": broadcast.pk,
+            "template_version": broadcast.template_version_id,
+            "template_number": broadcast.template_version.number if broadcast.template_version else None}
+    for grant in grants:
+        number = bulk.valid_number(grant)
+        try:
+            text = render_for(grant, broadcast.text, broadcast.isi, broadcast.legacy_money) if number else ""
+        except MissingValues:
+            text = ""
+        if not text:
+            unreachable.append(grant)
+            continue
+        items.append({"to": number, "text": text, "kind": Message.Kind.BROADCAST, "sender": broadcast.created_by,
+                      "idempotency_key": f"broadcast:{broadcast.pk}:{grant.institution_id}", "meta": meta})
+        owners.append(grant)
+    return _Prepared(grants, owners, sms_services.build_messages(items), unreachable)
+
+
+def _write_unless_cancelled(broadcast: Broadcast, prepared: _Prepared) -> bool:
+    """Write a prepared chunk; False once the broadcast is cancelled (a chunk written meanwhile is withdrawn)."""
+    if _cancelled(broadcast):
+        return False
+    ids = _write_chunk(broadcast, prepared)
+    if _cancelled(broadcast):  # cancelled while this chunk was being written: withdraw it too
+        withdrawn = sms_services.cancel_messages(ids=ids)
+        Broadcast.objects.filter(pk=broadcast.pk).update(withdrawn=F("withdrawn") + withdrawn)
+        return False
+    return True
+
+
+def _write_chunk(broadcast: Broadcast, prepared: _Prepared) -> list[int]:
+    """Threads, messages and recipients of one prepared chunk, in one transaction; returns the message ids."""
+    owners, unreachable = prepared.owners, prepared.unreachable
     with transaction.atomic():
-        grants = bulk.load_grants(grant_ids)
-        items, owners, unreachable = [], [], []
-        meta = {"template_kind": TemplateKind.INCIDENTAL, "broadcast": broadcast.pk,
-                "template_version": broadcast.template_version_id,
-                "template_number": broadcast.template_version.number if broadcast.template_version else None}
-        for grant in grants:
-            number = bulk.valid_number(grant)
-            try:
-                text = render_for(grant, broadcast.text, broadcast.isi, broadcast.legacy_money) if number else ""
-            except MissingValues:
-                text = ""
-            if not text:
-                unreachable.append(grant)
-                continue
-            items.append({"to": number, "text": text, "kind": Message.Kind.BROADCAST, "sender": broadcast.created_by,
-                          "idempotency_key": f"broadcast:{broadcast.pk}:{grant.institution_id}", "meta": meta})
-            owners.append(grant)
         messages = []
-        if items:
-            threads = bulk.institution_threads(owners)
-            for item, grant in zip(items, owners, strict=True):
-                item["conversation"] = threads[grant.institution_id]
-            messages = sms_services.queue_messages(items)
+        if owners:
+            threads, precounted = bulk.institution_threads(owners, counts={g.institution_id: 1 for g in owners})
+            for message, grant in zip(prepared.messages, owners, strict=True):
+                message.conversation_id = threads[grant.institution_id]
+            # Keys are new (a broadcast runs once: broadcast_run claims it); should one exist all the same,
+            # queue_built's conflict path returns that message instead.
+            messages = sms_services.queue_built(prepared.messages, precounted=precounted)
         done = set(BroadcastRecipient.objects.filter(broadcast=broadcast, institution_id__in=[
-            g.institution_id for g in grants]).values_list("institution_id", flat=True))  # a retried chunk
+            g.institution_id for g in prepared.grants]).values_list("institution_id", flat=True))  # a retried chunk
         rows = [(broadcast.pk, g.institution_id, g.pk, m.pk) for g, m in zip(owners, messages, strict=True)]
         rows += [(broadcast.pk, g.institution_id, g.pk, None) for g in unreachable]
         insert_rows(BroadcastRecipient, ["broadcast", "institution", "grant", "message"],

@@ -16,7 +16,7 @@ import dataclasses
 import datetime
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -117,18 +117,20 @@ class RunResult:
     by_petugas: dict = dataclasses.field(default_factory=lambda: defaultdict(list))
 
 
+def _billable(today: datetime.date):
+    """The grants that owe their LPJ and may have a reminder due by today (not paused)."""
+    days = reminder_days()
+    horizon = today + datetime.timedelta(days=max(days) if days else 0)
+    return Grant.objects.filter(status__in=BILLABLE_STATUSES, lpj_received_on__isnull=True,
+                                lpj_due_date__isnull=False, lpj_due_date__lte=horizon,
+                                lpj_reminder_pause__isnull=True)
+
+
 def due_reminders(today: datetime.date) -> list[tuple[int, datetime.date, Step, str]]:
     """(grant id, due date, step, key) for every grant owing its LPJ whose current step is not sent yet."""
     days = reminder_days()
     every = overdue_every()
-    horizon = today + datetime.timedelta(days=max(days) if days else 0)
-    rows = (
-        Grant.objects.filter(status__in=BILLABLE_STATUSES, lpj_received_on__isnull=True,
-                             lpj_due_date__isnull=False, lpj_due_date__lte=horizon,
-                             lpj_reminder_pause__isnull=True)
-        .order_by()
-        .values_list("pk", "lpj_due_date")
-    )
+    rows = _billable(today).order_by().values_list("pk", "lpj_due_date")
     candidates = []
     for pk, due in rows.iterator(chunk_size=5000):
         step = current_step(due, today, days, every)
@@ -143,69 +145,96 @@ def run(*, today: datetime.date | None = None, chunk_size: int = 2000) -> RunRes
     result = RunResult()
     candidates = due_reminders(today)
     result.checked = len(candidates)
-    sent = set()
-    for chunk in bulk.chunks([c[3] for c in candidates]):
-        sent.update(Message.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", flat=True))
-    todo = [c for c in candidates if c[3] not in sent]
+    sent = set(sms_services.existing_keys([c[3] for c in candidates]))
+    todo = {pk: (due, step, key) for pk, due, step, key in candidates if key not in sent}
     result.already = len(candidates) - len(todo)
     if not todo:
         return result
     versions = {kind: current_version(kind) for kind in (TemplateKind.LPJ_BILLING, TemplateKind.LPJ_OVERDUE)}
-    for chunk in bulk.chunks(todo, chunk_size):
-        _queue_chunk(chunk, versions, result)
+    # One read of every billable grant with what its text needs; a handful of ids is read by id.
+    grants = _billable(today).filter(pk__in=list(todo)) if len(todo) <= bulk.CHUNK else _billable(today)
+    rows = [g for g in bulk.load_grants(grants) if g.pk in todo]
+    for chunk in bulk.chunks(rows, chunk_size):
+        _queue_chunk(chunk, todo, versions, result)
     _notify_petugas(result)
     return result
 
 
-def _queue_chunk(chunk, versions, result: RunResult) -> None:
+@dataclasses.dataclass
+class _Prepared:
+    run_id: str
+    owners: list  # (GrantRow, Step) of each message
+    messages: list  # unsaved, from sms.services.build_messages
+    skipped: int
+
+
+def _prepare_chunk(grants: list[bulk.GrantRow], todo: dict, versions) -> _Prepared:
+    """Render and check the chunk's texts (no database)."""
     run_id = uuid.uuid4().hex[:12]
-    steps = {pk: (due, step, key) for pk, due, step, key in chunk}
+    items, owners, skipped = [], [], 0
+    for grant in grants:
+        due, step, key = todo[grant.pk]
+        if grant.lpj_due_date != due:  # the due date moved since the scan: the next run has the new schedule
+            continue
+        number = bulk.valid_number(grant)
+        if not number:
+            skipped += 1
+            continue
+        version = versions[step.template_kind]
+        try:
+            # substitute, not render_version: build_messages counts the segments anyway.
+            text = substitute(version.text, grant_context(grant), kind=step.template_kind, legacy=version.legacy_money)
+        except (MissingValues, ValidationError) as error:
+            log.info("LPJ reminder for %s skipped: %s", grant.kode, error)
+            skipped += 1
+            continue
+        items.append({
+            "to": number, "text": text, "kind": Message.Kind.BILLING, "idempotency_key": key,
+            "meta": {"template_kind": step.template_kind, "template_version": version.pk,
+                     "template_number": version.number, "grant": grant.pk, "lpj_step": step.key,
+                     "lpj_due": due.isoformat(), "run": run_id},
+        })
+        owners.append((grant, step))
+    return _Prepared(run_id, owners, sms_services.build_messages(items), skipped)
+
+
+def _write_chunk(prepared: _Prepared, result: RunResult) -> None:
+    """Threads, messages and the grants' Log of one prepared chunk, in one transaction."""
+    result.skipped += prepared.skipped
+    owners = prepared.owners
+    if not owners:
+        return
     with transaction.atomic():
-        grants = bulk.load_grants(list(steps))
-        items, owners = [], []
-        for grant in grants:
-            due, step, key = steps[grant.pk]
-            number = bulk.valid_number(grant)
-            if not number:
-                result.skipped += 1
-                continue
-            version = versions[step.template_kind]
-            try:
-                # substitute, not render_version: queue_messages counts the segments anyway.
-                text = substitute(version.text, grant_context(grant), kind=step.template_kind,
-                                  legacy=version.legacy_money)
-            except (MissingValues, ValidationError) as error:
-                log.info("LPJ reminder for %s skipped: %s", grant.kode, error)
-                result.skipped += 1
-                continue
-            items.append({
-                "to": number, "text": text, "kind": Message.Kind.BILLING, "idempotency_key": key,
-                "meta": {"template_kind": step.template_kind, "template_version": version.pk,
-                         "template_number": version.number, "grant": grant.pk, "lpj_step": step.key,
-                         "lpj_due": due.isoformat(), "run": run_id},
-            })
-            owners.append((grant, step))
-        if not items:
-            return
-        threads = bulk.institution_threads([g for g, _s in owners])
-        for item, (grant, _step) in zip(items, owners, strict=True):
-            item["conversation"] = threads[grant.institution_id]
-        messages = sms_services.queue_messages(items)
+        threads, precounted = bulk.institution_threads([g for g, _s in owners],
+                                                       counts=Counter(g.institution_id for g, _s in owners))
+        for message, (grant, _step) in zip(prepared.messages, owners, strict=True):
+            message.conversation_id = threads[grant.institution_id]
+        # The keys were looked up by run(): new ones go straight in (one a concurrent worker took meanwhile is
+        # still caught by the unique index, in queue_built's conflict path).
+        messages = sms_services.queue_built(prepared.messages, precounted=precounted)
         mine = [(grant, step) for message, (grant, step) in zip(messages, owners, strict=True)
-                if message.meta.get("run") == run_id]  # another worker may have queued some first
+                if message.meta.get("run") == prepared.run_id]  # another worker may have queued some first
         result.queued += len(mine)
         result.already += len(owners) - len(mine)
         now = db_datetime(timezone.now())
         activities = []
+        texts: dict = {}  # a few (step, due date) pairs are shared by thousands of grants
         with override(settings.LANGUAGE_CODE):
             for grant, step in mine:
-                text = _("LPJ reminder %(step)s queued (due %(date)s).") % {
-                    "step": step.label, "date": tanggal(grant.lpj_due_date)}
+                text = texts.get((step.key, grant.lpj_due_date))
+                if text is None:
+                    text = texts[step.key, grant.lpj_due_date] = _("LPJ reminder %(step)s queued (due %(date)s).") % {
+                        "step": step.label, "date": tanggal(grant.lpj_due_date)}
                 activities.append((grant.pk, grant.institution_id, None, "sms_queued", text[:500], now))
                 if grant.petugas_id:
                     result.by_petugas[grant.petugas_id].append(grant.kode)
         # The grant's Log, in one statement (grants.services.log writes the same row one at a time).
         insert_rows(Activity, ["grant", "institution", "user", "action", "message", "created_at"], activities)
+
+
+def _queue_chunk(grants: list[bulk.GrantRow], todo: dict, versions, result: RunResult) -> None:
+    """Render, check and write one chunk."""
+    _write_chunk(_prepare_chunk(grants, todo, versions), result)
 
 
 def _notify_petugas(result: RunResult) -> None:

@@ -10,7 +10,13 @@ class SmsConfig(AppConfig):
     verbose_name = _("SMS Center")
 
     def ready(self):
+        from django.db.models import Field
+
         from abah.core.nav import MenuItem, register_menu
+
+        from .dbutil import AnyOf
+
+        Field.register_lookup(AnyOf)
         from abah.core.runtime import register_worker
 
         register_menu(MenuItem("ucp", _("Messages"), "sms:message_list", order=20, icon="chat-left-text"))

@@ -6,7 +6,48 @@ thousands of rows of fixed shape per second, so it hands ready values to the dri
 
 from datetime import datetime
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.models import Lookup
+
+# Values per query for the ``any`` lookup: PostgreSQL takes one array parameter, SQLite a list of placeholders.
+ANY_CHUNK = {"postgresql": 10_000}
+DEFAULT_ANY_CHUNK = 900
+
+
+class AnyOf(Lookup):
+    """``field__any=[…]`` (registered on every field by the sms app): ``field = ANY(%s)`` with the list as one
+    array parameter on PostgreSQL, a plain IN elsewhere. Bulk paths look up thousands of keys at once; an IN list
+    of thousands of placeholders costs PostgreSQL more to receive and plan than to answer. Values are given as
+    the database stores them (str, int)."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if not values:
+            raise EmptyResultSet
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", (*lhs_params, values)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+
+
+def any_chunk() -> int:
+    """How many values one ``any`` lookup should carry on this database."""
+    return ANY_CHUNK.get(connection.vendor, DEFAULT_ANY_CHUNK)
+
+
+def sequence_ids(model, count: int) -> list[int]:
+    """``count`` new primary keys from the table's sequence on PostgreSQL, ascending, so rows can go in by COPY
+    with their ids known (COPY returns nothing); [] on other databases (insert_rows(..., returning=…) there)."""
+    if connection.vendor != "postgresql" or not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [model._meta.db_table, model._meta.pk.column, count])
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def db_datetime(value: datetime):

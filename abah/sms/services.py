@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, F, Max, OuterRef, Q, Subquery, Value, When
+from django.db.models.base import ModelState
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import encoding, phone, routing
 from .backends.base import DeliveryReport
-from .dbutil import db_datetime, insert_rows
+from .dbutil import any_chunk, db_datetime, insert_rows, sequence_ids
 from .models import Conversation, Message, MessagePart, UnmatchedReport
 from .signals import message_received, message_status_changed, message_typed
 
@@ -52,11 +53,11 @@ def check_length(text: str) -> encoding.Analysis:
 
 
 def _build_message(*, to, text, kind, idempotency_key=None, priority=None, sender=None, conversation=None,
-                   send_after=None, meta=None, now=None, bulk=False) -> Message:
+                   conversation_id=None, send_after=None, meta=None, now=None, bulk=False) -> Message:
     """Validate one outgoing message and return it unsaved; bad input raises a translated ValidationError.
 
     ``bulk``: build it through Model's positional fast path (queue_messages builds thousands); the thread and
-    sender are then set by id only."""
+    sender are then set by id only (``conversation_id`` may be given instead of the thread)."""
     number = phone.parse_mobile(to)
     text = normalize_text(text)
     if not text:
@@ -71,11 +72,18 @@ def _build_message(*, to, text, kind, idempotency_key=None, priority=None, sende
         values = {
             "number": number, "text": text, "encoding": analysis.encoding, "segments": max(1, analysis.segments),
             "kind": kind, "priority": default_priority(kind) if priority is None else int(priority),
-            "idempotency_key": idempotency_key, "conversation_id": getattr(conversation, "pk", None),
+            "idempotency_key": idempotency_key,
+            "conversation_id": conversation_id if conversation_id is not None else getattr(conversation, "pk", None),
             "sender_id": getattr(sender, "pk", None), "meta": meta or {},
             "next_attempt_at": max(send_after, now) if send_after else now, "created_at": now, "queued_at": now,
         }
-        return Message(*[values.get(name, default) for name, default in _positional_defaults()])
+        # Model.__init__ costs more than the rest of this function (descriptors, a post_init signal nobody
+        # listens to for Message); a new instance's attributes are plain values, so they are set directly.
+        message = Message.__new__(Message)
+        message.__dict__.update(_new_message_defaults())
+        message.__dict__.update(values)
+        message._state = ModelState()
+        return message
     return Message(
         direction=Message.Direction.OUT,
         number=number,
@@ -86,7 +94,7 @@ def _build_message(*, to, text, kind, idempotency_key=None, priority=None, sende
         priority=default_priority(kind) if priority is None else int(priority),
         idempotency_key=idempotency_key,
         status=Message.Status.QUEUED,
-        conversation=conversation,
+        **({"conversation": conversation} if conversation is not None else {"conversation_id": conversation_id}),
         sender=sender if sender is not None and getattr(sender, "pk", None) else None,
         meta=meta or {},
         next_attempt_at=max(send_after, now) if send_after else now,
@@ -95,16 +103,17 @@ def _build_message(*, to, text, kind, idempotency_key=None, priority=None, sende
     )
 
 
-_DEFAULTS: list = []
+_DEFAULTS: dict = {}
 
 
-def _positional_defaults() -> list[tuple[str, object]]:
-    """(attname, value of a new queued outgoing message) for every concrete field, in the model's order."""
+def _new_message_defaults() -> dict:
+    """{attname: value} of a new queued outgoing message, for every concrete field (the bulk path of
+    _build_message overrides what it sets)."""
     if not _DEFAULTS:
         fixed = {"id": None, "direction": Message.Direction.OUT, "status": Message.Status.QUEUED, "attempts": 0}
-        for field in Message._meta.concrete_fields:
-            # Callable defaults (now, dict) are always given by _build_message; the rest are constants.
-            _DEFAULTS.append((field.attname, fixed.get(field.attname, field.get_default())))
+        # Callable defaults (now, dict) are always given by _build_message; the rest are constants.
+        _DEFAULTS.update({field.attname: fixed.get(field.attname, field.get_default())
+                          for field in Message._meta.concrete_fields})
     return _DEFAULTS
 
 
@@ -135,46 +144,71 @@ def queue_message(*, to: str, text: str, kind: str, idempotency_key: str | None 
 
 
 @transaction.atomic
-def queue_messages(items: list[dict]) -> list[Message]:
+def queue_messages(items: list[dict], *, lookup_existing: bool = True,
+                   precounted: dict[int, int] | None = None) -> list[Message]:
     """Queue many messages at once (broadcasts, reminders): every item is validated first, then bulk inserted.
 
-    Items take queue_message's arguments. A key that exists already (or twice in ``items``) yields the
-    existing (first) message and is not validated again. Returns the messages in the order of ``items``.
+    Items take queue_message's arguments (or ``conversation_id`` for the thread). A key that exists already (or
+    twice in ``items``) yields the existing (first) message and is not validated again. Returns the messages
+    in the order of ``items``. ``lookup_existing=False``: the caller has just looked the keys up and found them
+    new, so the lookup is skipped; a key that exists after all still yields the existing message (through the
+    conflict path of queue_built), only validated first. ``precounted``: see queue_built.
 
     The hot path of a 10,000-recipient broadcast: existing keys are looked up first, new rows go in with one
-    multi-row INSERT (COPY on PostgreSQL, sms.dbutil.insert_rows) and only (key, id) is read back. Should a
-    concurrent writer insert one of the keys in between, the batch falls back to the ORM's conflict-ignoring
-    insert inside a savepoint, so the caller's transaction and the one-message-per-key rule both survive.
+    multi-row INSERT (COPY on PostgreSQL, sms.dbutil.insert_rows). Should a concurrent writer insert one of
+    the keys in between, the batch falls back to the ORM's conflict-ignoring insert inside a savepoint, so the
+    caller's transaction and the one-message-per-key rule both survive.
     """
-    now = timezone.now()
-    keys = []
-    for item in items:
-        key = item.get("idempotency_key")
-        keys.append(str(key).strip() if key is not None and str(key).strip() else None)
     existing: dict[str, Message] = {}
-    wanted = list(dict.fromkeys(k for k in keys if k))
-    for start in range(0, len(wanted), 900):
-        for message in Message.objects.filter(idempotency_key__in=wanted[start : start + 900]):
-            existing[message.idempotency_key] = message
+    if lookup_existing:
+        found = existing_keys(list(dict.fromkeys(k for k in map(_key_of, items) if k)))
+        for start in range(0, len(found), 900):
+            for message in Message.objects.filter(idempotency_key__in=found[start : start + 900]):
+                existing[message.idempotency_key] = message
+    built = build_messages(items, skip=existing)
+    stored = queue_built([m for m in built if m is not None], precounted=precounted)
+    by_key = {**existing, **{m.idempotency_key: m for m in stored if m.idempotency_key}}
+    rest = iter(m for m in stored if not m.idempotency_key)
+    return [by_key[m_key] if (m_key := _key_of(item)) else next(rest) for item in items]
+
+
+def _key_of(item: dict) -> str | None:
+    key = item.get("idempotency_key")
+    return str(key).strip() if key is not None and str(key).strip() else None
+
+
+def build_messages(items: list[dict], *, skip=()) -> list[Message | None]:
+    """Validate and build each item as an unsaved Message (None for a key in ``skip``), touching no database:
+    the half of queue_messages that is pure computation (bulk callers prepare a chunk with it, then write it
+    with queue_built). Bad items raise one ValidationError that lists them all."""
+    now = timezone.now()
     built: list[Message | None] = []
     errors = []
     for index, item in enumerate(items):
-        if keys[index] in existing:
+        key = _key_of(item)
+        if key in skip:
             built.append(None)
             continue
         try:
-            built.append(_build_message(now=now, bulk=True, **{**item, "idempotency_key": keys[index]}))
+            built.append(_build_message(now=now, bulk=True, **{**item, "idempotency_key": key}))
         except ValidationError as error:
             errors.append(
                 ValidationError(_("Message %(n)d: %(error)s") % {"n": index + 1, "error": " ".join(error.messages)})
             )
     if errors:
         raise ValidationError(errors)
+    return built
+
+
+@transaction.atomic
+def queue_built(messages: list[Message], *, precounted: dict[int, int] | None = None) -> list[Message]:
+    """Insert messages build_messages made, in the caller's transaction; returns them in order, each with its
+    primary key. A key repeated in ``messages`` or taken already (by an earlier or a concurrent writer) yields
+    the stored message. ``precounted``: threads whose counters already include that many of these messages
+    (threads the caller opened for them with their count); only a difference is added to those."""
     fresh: dict[str, Message] = {}
     unkeyed = []
-    for message in built:
-        if message is None:
-            continue
+    for message in messages:
         if message.idempotency_key:
             fresh.setdefault(message.idempotency_key, message)
         else:
@@ -184,22 +218,24 @@ def queue_messages(items: list[dict]) -> list[Message]:
         inserted += Message.objects.bulk_create(unkeyed, batch_size=1000)
     if fresh:
         inserted += _insert_keyed(list(fresh.values()))
-    by_key = {**existing, **fresh}
-    result = [by_key[keys[i]] if keys[i] else m for i, m in enumerate(built)]
-    _count_in_threads(inserted, now)
-    return result
+    if messages:
+        _count_in_threads(inserted, messages[0].created_at, precounted or {})
+    return [fresh[m.idempotency_key] if m.idempotency_key else m for m in messages]
 
 
-def _count_in_threads(messages: list[Message], at: datetime) -> None:
+def _count_in_threads(messages: list[Message], at: datetime, precounted: dict[int, int]) -> None:
     """Add newly inserted outgoing messages to their threads' counters: one UPDATE per distinct count (a
     broadcast adds one message to each of thousands of threads), the threads locked in id order."""
     per_thread: dict[int, int] = {}
     for message in messages:
         if message.conversation_id:
             per_thread[message.conversation_id] = per_thread.get(message.conversation_id, 0) + 1
+    for pk, count in precounted.items():
+        per_thread[pk] = per_thread.get(pk, 0) - count
     by_count: dict[int, list[int]] = {}
     for pk, count in sorted(per_thread.items()):
-        by_count.setdefault(count, []).append(pk)
+        if count:
+            by_count.setdefault(count, []).append(pk)
     later = Q(last_message_at__isnull=True) | Q(last_message_at__lt=at)
     for count, ids in sorted(by_count.items()):
         for start in range(0, len(ids), 900):
@@ -207,6 +243,16 @@ def _count_in_threads(messages: list[Message], at: datetime) -> None:
                 message_count=F("message_count") + count,
                 last_message_at=Case(When(later, then=Value(at)), default=F("last_message_at")),
             )
+
+
+def existing_keys(keys: list[str]) -> list[str]:
+    """Those of ``keys`` some message has already (thousands per query on PostgreSQL, see dbutil.AnyOf)."""
+    found: list[str] = []
+    size = any_chunk()
+    for start in range(0, len(keys), size):
+        found += Message.objects.filter(idempotency_key__any=keys[start : start + size]).values_list(
+            "idempotency_key", flat=True)
+    return found
 
 
 _BULK_FIELDS = ["direction", "number", "text", "encoding", "segments", "kind", "priority", "idempotency_key", "status",
@@ -234,7 +280,7 @@ def _insert_keyed(messages: list[Message]) -> list[Message]:
     ]
     try:
         with transaction.atomic():
-            ids = _new_ids(len(rows))
+            ids = sequence_ids(Message, len(rows))
             if ids:  # PostgreSQL: ids drawn from the table's sequence first, then COPY (which returns nothing)
                 insert_rows(Message, ["id", *_BULK_FIELDS], [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
                 stored = {m.idempotency_key: pk for m, pk in zip(messages, ids, strict=True)}
@@ -248,16 +294,6 @@ def _insert_keyed(messages: list[Message]) -> list[Message]:
         message._state.adding = False
         message._state.db = Message.objects.db
     return messages
-
-
-def _new_ids(count: int) -> list[int]:
-    """``count`` ids from sms_message's sequence on PostgreSQL (in ascending order), [] elsewhere."""
-    if connection.vendor != "postgresql" or not count:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('sms_message', 'id')) FROM generate_series(1, %s)",
-                       [count])
-        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _insert_keyed_slowly(messages: list[Message]) -> list[Message]:

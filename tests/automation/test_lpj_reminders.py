@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from abah.automation import reminders
+from abah.automation import bulk, reminders
 from abah.automation.models import ReminderPause
 from abah.grants import services as grant_services
 from abah.grants.messaging import institution_conversation
@@ -141,11 +141,12 @@ def test_no_contact_is_skipped_and_counted(petugas):
 def test_two_runs_racing_queue_each_step_once(owing):
     """Two workers that both found the step unsent: the unique key lets one insert, the other sees it."""
     today = DUE - datetime.timedelta(days=7)
-    todo = reminders.due_reminders(today)
+    todo = {pk: (due, step, key) for pk, due, step, key in reminders.due_reminders(today)}
+    stale = bulk.load_grants(Grant.objects.filter(pk__in=list(todo)))  # read before the thread existed
     first = reminders.run(today=today)
     versions = {k: reminders.current_version(k) for k in ("lpj_billing", "lpj_overdue")}
     late = reminders.RunResult()
-    reminders._queue_chunk(todo, versions, late)  # the second worker's stale list
+    reminders._queue_chunk(stale, todo, versions, late)  # the second worker's stale list
     assert (first.queued, late.queued, late.already) == (1, 0, 1)
     assert len(billing()) == 1
     assert owing.activities.filter(action="sms_queued").count() == 1
@@ -219,3 +220,31 @@ def test_several_workers_at_once_send_each_step_once(petugas):
     assert len(billing()) == len(grants)
     assert sum(r.queued for r in results) == len(grants)
     assert sum(g.activities.filter(action="sms_queued").count() for g in grants) == len(grants)
+
+
+def test_thread_counters_stay_exact_whether_the_thread_is_new_or_not(petugas):
+    """Bulk queueing opens missing threads with their message count already set; threads that existed are
+    incremented; a racing worker whose message lost to the unique key counts nothing. Every counter equals
+    the thread's messages, and the last message time is set."""
+    from abah.sms.models import Conversation
+
+    two = make_institution("Yayasan Dua Hibah")
+    for _ in range(2):  # two grants of one institution, both owing: two reminders in one new thread
+        make_grant(two, status=Grant.Status.LPJ_MENUNGGU, petugas=petugas, lpj_due_date=DUE)
+    old = make_institution("Masjid Lama")
+    make_grant(old, status=Grant.Status.LPJ_MENUNGGU, petugas=petugas, lpj_due_date=DUE)
+    existing = institution_conversation(old)
+    from abah.sms import services as sms_services
+
+    sms_services.queue_message(to=existing.number, text="Pesan sebelumnya", kind="manual", conversation=existing)
+    today = DUE - datetime.timedelta(days=7)
+    todo = {pk: (due, step, key) for pk, due, step, key in reminders.due_reminders(today)}
+    stale = bulk.load_grants(Grant.objects.filter(pk__in=list(todo)))
+    assert reminders.run(today=today).queued == 3
+    versions = {k: reminders.current_version(k) for k in ("lpj_billing", "lpj_overdue")}
+    reminders._queue_chunk(stale, todo, versions, reminders.RunResult())  # a late worker: nothing new
+    for thread in Conversation.objects.all():
+        assert thread.message_count == Message.objects.filter(conversation=thread).count() > 0, thread.title
+        assert thread.last_message_at is not None
+    assert Conversation.objects.get(pk=existing.pk).message_count == 2
+    assert institution_conversation(two).message_count == 2

@@ -73,3 +73,31 @@ def test_a_concurrent_writer_that_took_a_key_keeps_its_row(monkeypatch):
     assert [m.pk for m in result] == list(
         Message.objects.filter(idempotency_key__in=["c1", "c2", "c3"]).order_by("idempotency_key")
         .values_list("pk", flat=True))
+
+
+def test_a_bulk_built_message_is_the_message_the_model_builds(admin_user):
+    """The bulk path sets a new Message's attributes without Model.__init__: every field must come out as the
+    model's own constructor makes it, and nothing may listen to post_init for Message (it would be skipped)."""
+    from django.db.models.signals import post_init
+    from django.utils import timezone
+
+    now = timezone.now()
+    args = dict(to="081230900011", text="Yth. Bpk/Ibu, rapat 5 Desember", kind="broadcast", idempotency_key="b:1",
+                sender=admin_user, conversation_id=None, meta={"broadcast": 1}, now=now)
+    fast = services._build_message(**args, bulk=True)
+    slow = services._build_message(**args)
+    fields = [f.attname for f in Message._meta.concrete_fields]
+    assert [getattr(fast, name) for name in fields] == [getattr(slow, name) for name in fields]
+    assert fast._state.adding and fast._state.db is None and fast.sender == admin_user
+    assert not post_init.has_listeners(Message)
+
+
+def test_the_any_lookup_matches_in_on_every_engine():
+    """``field__any`` (one array parameter on PostgreSQL, IN elsewhere) finds what ``__in`` finds."""
+    messages = services.queue_messages(_items(["a1", "a2", "a3"]))
+    keys = ["a1", "a3", "missing"]
+    assert sorted(Message.objects.filter(idempotency_key__any=keys).values_list("idempotency_key", flat=True)) == [
+        "a1", "a3"]
+    assert set(Message.objects.filter(pk__any=[m.pk for m in messages[:2]])) == set(messages[:2])
+    assert list(Message.objects.filter(pk__any=[])) == []
+    assert sorted(services.existing_keys(keys)) == ["a1", "a3"]
