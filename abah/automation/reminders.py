@@ -10,6 +10,11 @@ owing it at H-3 gets the H-7 text once, then H-1). Each message's idempotency ke
 runs or workers; a new due date starts a new schedule. Nothing is sent for a grant whose LPJ is received,
 which is archived or closed, or whose reminders the petugas paused. Messages are queued with kind
 "billing"; the SMS worker sends them inside the send window.
+
+A reminder is recorded as its message (kind "billing"; meta: grant, step, due date, template version): the
+grant page lists each step with the time it was queued and its delivery status, the institution's Pesan
+thread shows the text, and the petugas gets one notification per run. The grant's Log keeps what people
+did (pausing and resuming the reminders among it), not a copy of every automatic message.
 """
 
 import dataclasses
@@ -25,10 +30,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from abah.core.formatting import tanggal
-from abah.grants.models import Activity, Grant
+from abah.grants.models import Grant
 from abah.sms import services as sms_services
-from abah.sms.dbutil import db_datetime, insert_rows
 from abah.sms.models import Message
 
 from . import bulk
@@ -212,24 +215,13 @@ def _write_chunk(prepared: _Prepared, result: RunResult) -> None:
         # The keys were looked up by run(): new ones go straight in (one a concurrent worker took meanwhile is
         # still caught by the unique index, in queue_built's conflict path).
         messages = sms_services.queue_built(prepared.messages, precounted=precounted)
-        mine = [(grant, step) for message, (grant, step) in zip(messages, owners, strict=True)
+        mine = [grant for message, (grant, _step) in zip(messages, owners, strict=True)
                 if message.meta.get("run") == prepared.run_id]  # another worker may have queued some first
         result.queued += len(mine)
         result.already += len(owners) - len(mine)
-        now = db_datetime(timezone.now())
-        activities = []
-        texts: dict = {}  # a few (step, due date) pairs are shared by thousands of grants
-        with override(settings.LANGUAGE_CODE):
-            for grant, step in mine:
-                text = texts.get((step.key, grant.lpj_due_date))
-                if text is None:
-                    text = texts[step.key, grant.lpj_due_date] = _("LPJ reminder %(step)s queued (due %(date)s).") % {
-                        "step": step.label, "date": tanggal(grant.lpj_due_date)}
-                activities.append((grant.pk, grant.institution_id, None, "sms_queued", text[:500], now))
-                if grant.petugas_id:
-                    result.by_petugas[grant.petugas_id].append(grant.kode)
-        # The grant's Log, in one statement (grants.services.log writes the same row one at a time).
-        insert_rows(Activity, ["grant", "institution", "user", "action", "message", "created_at"], activities)
+        for grant in mine:
+            if grant.petugas_id:
+                result.by_petugas[grant.petugas_id].append(grant.kode)
 
 
 def _queue_chunk(grants: list[bulk.GrantRow], todo: dict, versions, result: RunResult) -> None:

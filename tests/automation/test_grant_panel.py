@@ -29,6 +29,7 @@ def test_panel_lists_sent_and_upcoming_reminders(owing, petugas_client):
         body = petugas_client.get(reverse("grants:grant_detail", args=[owing.pk])).content.decode()
     assert 'data-testid="lpj-reminders"' in body
     assert 'data-testid="reminder-h7" data-state="sent"' in body
+    assert 'data-testid="reminder-sent-at"' in body and "WIB" in body  # when it was queued, in WIB
     assert 'data-testid="reminder-h1" data-state="upcoming"' in body
     assert "9 Januari 2019" in body  # H-1
     assert 'data-testid="reminders-pause"' in body
