@@ -114,12 +114,18 @@ def seed(count: int, threads: int) -> dict:
 
 
 def analyse() -> None:
+    """What a running system has done by the time anyone searches: the SMS worker has moved every new message
+    into the search index (sms.search.flush), and autovacuum has vacuumed and analysed the tables."""
     from django.db import connection
 
+    from abah.sms import search
+
+    while search.flush(limit=100_000):
+        pass
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("VACUUM ANALYZE sms_message")
-            cursor.execute("VACUUM ANALYZE sms_conversation")
+            for table in ("sms_message", "sms_conversation", "sms_message_doc", "sms_message_doc_tail"):
+                cursor.execute(f"VACUUM ANALYZE {table}")
         else:
             cursor.execute("ANALYZE")
 

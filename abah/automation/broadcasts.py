@@ -242,7 +242,7 @@ def _write_chunk(broadcast: Broadcast, prepared: _Prepared) -> list[int]:
             # Keys are new (a broadcast runs once: broadcast_run claims it); should one exist all the same,
             # queue_built's conflict path returns that message instead.
             messages = sms_services.queue_built(prepared.messages, precounted=precounted)
-        done = set(BroadcastRecipient.objects.filter(broadcast=broadcast, institution_id__in=[
+        done = set(BroadcastRecipient.objects.filter(broadcast=broadcast, institution_id__any=[
             g.institution_id for g in prepared.grants]).values_list("institution_id", flat=True))  # a retried chunk
         rows = [(broadcast.pk, g.institution_id, g.pk, m.pk) for g, m in zip(owners, messages, strict=True)]
         rows += [(broadcast.pk, g.institution_id, g.pk, None) for g in unreachable]

@@ -10,13 +10,14 @@ class SmsConfig(AppConfig):
     verbose_name = _("SMS Center")
 
     def ready(self):
-        from django.db.models import Field
+        from django.db.models import Field, ForeignObject
 
         from abah.core.nav import MenuItem, register_menu
 
         from .dbutil import AnyOf
 
         Field.register_lookup(AnyOf)
+        ForeignObject.register_lookup(AnyOf)  # related fields keep their own lookups: field_id__any=[…]
         from abah.core.runtime import register_worker
 
         register_menu(MenuItem("ucp", _("Messages"), "sms:message_list", order=20, icon="chat-left-text"))

@@ -1,5 +1,6 @@
 """Writes of the SMS Center: queue messages (one or in bulk), receive them, threads, delivery reports."""
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -237,9 +238,10 @@ def _count_in_threads(messages: list[Message], at: datetime, precounted: dict[in
         if count:
             by_count.setdefault(count, []).append(pk)
     later = Q(last_message_at__isnull=True) | Q(last_message_at__lt=at)
+    size = any_chunk()
     for count, ids in sorted(by_count.items()):
-        for start in range(0, len(ids), 900):
-            Conversation.objects.filter(pk__in=ids[start : start + 900]).update(
+        for start in range(0, len(ids), size):
+            Conversation.objects.filter(pk__any=ids[start : start + size]).update(
                 message_count=F("message_count") + count,
                 last_message_at=Case(When(later, then=Value(at)), default=F("last_message_at")),
             )
@@ -264,7 +266,6 @@ def _insert_keyed(messages: list[Message]) -> list[Message]:
     """Insert new keyed messages and give each its primary key; returns the ones this call inserted (all of
     them, unless a concurrent writer took some of the keys first: those get the writer's row). See
     queue_messages."""
-    meta_field = Message._meta.get_field("meta")
     stamps: dict = {}
 
     def stamp(value):
@@ -274,7 +275,7 @@ def _insert_keyed(messages: list[Message]) -> list[Message]:
 
     rows = [
         (m.direction, m.number, m.text, m.encoding, m.segments, m.kind, m.priority, m.idempotency_key, m.status,
-         m.conversation_id, m.sender_id, meta_field.get_db_prep_save(m.meta, connection) if m.meta else "{}",
+         m.conversation_id, m.sender_id, json.dumps(m.meta) if m.meta else "{}",  # JSONField's own encoding
          stamp(m.next_attempt_at), 0, "", "", "", "", stamp(m.created_at), stamp(m.queued_at))
         for m in messages
     ]

@@ -100,4 +100,7 @@ def test_the_any_lookup_matches_in_on_every_engine():
         "a1", "a3"]
     assert set(Message.objects.filter(pk__any=[m.pk for m in messages[:2]])) == set(messages[:2])
     assert list(Message.objects.filter(pk__any=[])) == []
+    thread = Conversation.objects.create(party_type="t", party_id="9", title="Lembaga", number="+6281230900009")
+    Message.objects.filter(pk=messages[0].pk).update(conversation=thread)
+    assert list(Message.objects.filter(conversation_id__any=[thread.pk, 0])) == [messages[0]]  # a foreign key
     assert sorted(services.existing_keys(keys)) == ["a1", "a3"]
