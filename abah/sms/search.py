@@ -26,6 +26,7 @@ small conversation table and the (conversation, id) index.
 # ruff: noqa: S608 - every statement here is assembled from this module's constants; user input is always bound
 import functools
 import logging
+import time
 
 from django.db import connection as default_connection
 
@@ -300,9 +301,11 @@ def _patterns(query: str, connection) -> tuple[str, str]:
     return _like(query), _like(query)
 
 
-def candidates(query: str, *, below: int | None = None, limit: int = 2000, connection=None) -> list[int]:
+def candidates(query: str, *, below: int | None = None, limit: int = 2000, connection=None,
+               seconds: float | None = None) -> list[int]:
     """Ids of messages whose text or number contains ``query`` (case-insensitive), newest first: at most
-    ``limit`` of them, all below ``below``, found through the trigram index (and the tail not in it yet)."""
+    ``limit`` of them, all below ``below``, found through the trigram index (and the tail not in it yet).
+    ``seconds``: cancel the query after that long and raise Interrupted."""
     connection = connection or default_connection
     indexed, tail = _sources(connection, by_index=True)
     in_index, in_tail = _patterns(query, connection)
@@ -312,9 +315,45 @@ def candidates(query: str, *, below: int | None = None, limit: int = 2000, conne
     extra = [int(below)] if below is not None else []
     sql = (f"SELECT id FROM ({indexed.format(bound=bound)} UNION ALL {tail.format(bound=tail_bound)}) AS found "
            "ORDER BY id DESC LIMIT %s")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [in_index, *extra, in_tail, *extra, int(limit)])
-        return [row[0] for row in cursor.fetchall()]
+    params = [in_index, *extra, in_tail, *extra, int(limit)]
+    if seconds is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
+    return _within(seconds, sql, params, connection)
+
+
+def _within(seconds: float, sql: str, params: list, connection) -> list[int]:
+    """Run a read, cancelled after ``seconds``: PostgreSQL's statement_timeout (local to a savepoint that the
+    cancellation rolls back), SQLite's progress handler."""
+    from django.db import OperationalError, transaction
+
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{max(1, int(seconds * 1000))}ms"])
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+                cursor.execute("RESET statement_timeout")
+                return [row[0] for row in rows]
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", "") == "57014":  # query_canceled
+                raise Interrupted from error
+            raise
+    connection.ensure_connection()
+    deadline = time.monotonic() + seconds
+    raw = connection.connection
+    raw.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 2000)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
+    except OperationalError as error:
+        if "interrupted" in str(error):
+            raise Interrupted from error
+        raise
+    finally:
+        raw.set_progress_handler(None, 0)
 
 
 def in_range(query: str, low: int, high: int, connection=None) -> list[int]:
@@ -334,41 +373,91 @@ def in_range(query: str, low: int, high: int, connection=None) -> list[int]:
 
 
 PROBE = 20_000  # ids read by primary key first: how common the word is among the newest messages
-RANGE_BUDGET = 200_000  # ids read by primary key at most per walk
+RANGE_BUDGET = 200_000  # ids read by primary key at most per walk through a common word
 CHUNK = 2000  # ids taken from the trigram index at a time
+SECONDS = 0.08  # a walk's time: UCP > Pesan answers in time whatever the words (see walk)
+CONTINUE_SECONDS = 0.4  # "Search older messages", asked for by the user, reads further
+INDEX_SHARE = 0.6  # of it, what one query through the trigram index may take before it is cancelled
 
 
-def walk(query: str, *, top: int, need: int, accept=None, connection=None) -> tuple[list[int], int]:
+class Interrupted(Exception):
+    """A query through the trigram index ran out of its time."""
+
+
+def walk(query: str, *, top: int, need: int, accept=None, connection=None, seconds: float | None = None,
+         by_key: bool = False, notes: dict | None = None) -> tuple[list[int], int]:
     """Matching ids below ``top``, newest first, until ``need`` of them pass ``accept`` (a function that keeps
-    the ids other filters allow). Returns (ids, floor): every match at or above ``floor`` is in ids.
+    the ids other filters allow). Returns (ids, floor): every match at or above ``floor`` is in ids, and a
+    floor above 0 means the walk stopped there (enough found, or its time spent): the next page resumes below.
 
     Reading by primary key costs the ids read; the trigram index costs the matches. So the walk probes the
     newest PROBE ids by key, which measures how common the word is, then goes on by key while the word is
     common enough to reach ``need`` soon (density d ≥ √(need / top)), else through the index.
+
+    The index is fast for a rare word and for a common one (the newest matches come first), but not for words
+    each common alone and rare together ("dana hibah tanggal"): every message holding all their trigrams is
+    read to check the phrase. A query through the index is therefore cancelled after INDEX_SHARE of the walk's
+    time (``seconds``, SECONDS by default); the walk then reads by key, newest first, for the rest of it, and
+    the page offers to search older messages from where it stopped. ``by_key``: such a continuation, asked
+    for by the user, reads by key from the start for CONTINUE_SECONDS, as far as that time reaches. ``notes``
+    (a dict) gets "by_key": True when the walk read by key for that reason.
     """
     connection = connection or default_connection
     accept = accept or (lambda ids: ids)
+    seconds = seconds if seconds is not None else (CONTINUE_SECONDS if by_key else SECONDS)
+    deadline = time.monotonic() + seconds
     found: list[int] = []
     high = top
     low = max(0, high - PROBE)
-    found += accept(in_range(query, low, high, connection))
+    started = time.monotonic()
+    found += accept(in_range(query, low, high, connection))  # always: every page moves the floor down
     read, high = high - low, low
+    per_id = (time.monotonic() - started) / read if read else 0.0
     if len(found) >= need or high <= 0:
         return found, high
     density = len(found) / read
+    if by_key:
+        if notes is not None:
+            notes["by_key"] = True
+        return _by_key(query, high, need, found, 0.0, deadline, accept, connection, per_id, max_ids=top)
     if connection.vendor == "postgresql" and density and density * density * top >= need:
-        while len(found) < need and high > 0 and read < RANGE_BUDGET:
-            size = min(high, RANGE_BUDGET - read, max(PROBE, int((need - len(found)) / density * 1.2)))
-            low = high - size
-            found += accept(in_range(query, low, high, connection))
-            read, high = read + size, low
-        return found, high
+        return _by_key(query, high, need, found, density, deadline, accept, connection, per_id, RANGE_BUDGET)
     for _chunk in range(RANGE_BUDGET // CHUNK):
-        ids = candidates(query, below=high, limit=CHUNK, connection=connection)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return found, high
+        try:
+            ids = candidates(query, below=high, limit=CHUNK, connection=connection, seconds=remaining * INDEX_SHARE)
+        except Interrupted:
+            log.info("search %r: the trigram index was too slow, reading by key", query)
+            if notes is not None:
+                notes["by_key"] = True
+            return _by_key(query, high, need, found, density, deadline, accept, connection, per_id, RANGE_BUDGET)
         found += accept(ids) if ids else []
         if len(ids) < CHUNK:
             return found, 0
         high = ids[-1]
         if len(found) >= need:
             break
+    return found, high
+
+
+def _by_key(query, high, need, found, density, deadline, accept, connection, per_id, max_ids):
+    """Read ranges of ids by primary key, newest first, until ``need`` are found, ``max_ids`` are read or the
+    time is spent: each range as large as the time left allows (at the rate measured so far), and no larger
+    than the density so far says ``need`` takes."""
+    read = 0
+    while len(found) < need and high > 0 and read < max_ids:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        size = int(left / per_id) if per_id > 0 else PROBE
+        if density:
+            size = min(size, max(PROBE, int((need - len(found)) / density * 1.2)))
+        size = max(1, min(size, high, max_ids - read))
+        started = time.monotonic()
+        low = high - size
+        found += accept(in_range(query, low, high, connection))
+        per_id = max(per_id, (time.monotonic() - started) / size)  # the slower rate: stay within the time
+        read, high = read + size, low
     return found, high

@@ -62,7 +62,7 @@ def _filtered_messages(params):
         if number:
             qs = qs.filter(number=number)
         else:
-            text_search = _TextSearch(_digits_or(query), narrowed)
+            text_search = _TextSearch(_digits_or(query), narrowed, by_key=params.get("scan") == "1")
     return qs, active, text_search
 
 
@@ -94,9 +94,10 @@ class _TextSearch:
     at the walk's budget; the count is then "more than …".
     """
 
-    def __init__(self, query: str, narrowed: bool):
+    def __init__(self, query: str, narrowed: bool, by_key: bool = False):
         self.query = query
         self.narrowed = narrowed  # other filters apply: candidates must be checked against them
+        self.by_key = by_key  # a continuation of a search the trigram index could not answer in time
 
     @staticmethod
     def _accept(qs):
@@ -125,8 +126,10 @@ class _TextSearch:
             top = before
         else:
             top = (Message.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-        by_text, text_floor = search.walk(self.query, top=top, need=need,
+        notes: dict = {}
+        by_text, text_floor = search.walk(self.query, top=top, need=need, by_key=self.by_key, notes=notes,
                                           accept=self._accept(qs) if self.narrowed else None)
+        self.by_key = notes.get("by_key", False)
         by_title, title_floor = [], 0
         if titles:
             by_title = list(qs.filter(below, conversation_id__in=titles).order_by("-id")
@@ -144,6 +147,7 @@ def message_list(request):
     before = request.GET.get("before", "")
     before = int(before) if before.isdigit() else None
     rows_only = request.htmx and request.GET.get("partial") == "rows"
+    searched_to = None  # a search that stopped for time: how far back it looked
     if text_search:
         # The first page counts (up to CAPPED_COUNT) with the same walk that finds its rows.
         ids, resume = text_search.ids(qs, before=before, need=PAGE_SIZE + 1 if rows_only else CAPPED_COUNT + 1)
@@ -151,6 +155,9 @@ def message_list(request):
                     .order_by("-id"))
         total = min(len(ids), CAPPED_COUNT)
         capped = len(ids) > CAPPED_COUNT or bool(resume)
+        if resume and len(ids) <= PAGE_SIZE:  # the walk ran out of time before filling the page
+            searched_to = (Message.objects.filter(pk__gte=resume).order_by("pk")
+                           .values_list("created_at", flat=True).first())
     else:
         resume = 0
         page_qs = qs.filter(pk__lt=before) if before else qs
@@ -182,6 +189,8 @@ def message_list(request):
         "filtered": filtered,
         # The next page starts below the last row, or where a search walk stopped at its budget.
         "next_before": rows[-1].pk if has_more and rows else (resume or None),
+        "searched_to": searched_to,
+        "scan": "1" if text_search and text_search.by_key else None,
         "directions": Message.Direction.choices,
         "statuses": Message.Status.choices,
         "kinds": Message.Kind.choices,

@@ -64,6 +64,18 @@ def test_archive_scope(petugas_client, lptq):
     assert html.count('data-testid="grant-card"') == 3 and "Data Aktif (1 hasil)" in html
 
 
+def test_scope_export_and_page_links_keep_the_query(petugas_client, institution):
+    """The links are followed as a browser follows them: the query survives (a "??" once dropped it)."""
+    for _ in range(25):
+        make_grant(institution)
+    html = petugas_client.get(SEARCH, {"q": "nurul"}).content.decode()
+    for testid in ("link-arsip", "export-xlsx"):
+        href = html.split(f'data-testid="{testid}"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+        assert href.startswith("?q=nurul&"), href
+    next_page = html.split("Berikutnya")[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert "dari 21 s/d 25 dari total 25" in petugas_client.get(SEARCH + next_page).content.decode()
+
+
 def test_dpa_search(petugas_client, lptq):
     html = petugas_client.get(SEARCH, {"q": "5435140501000005"}).content.decode()
     assert html.count('data-testid="grant-card"') == 1 and lptq.kode in html

@@ -500,3 +500,57 @@ def test_search_without_a_trigram_index_scans(petugas_client, monkeypatch):
     services.queue_message(to="081230900022", text="Lainnya", kind="manual")
     body = petugas_client.get(reverse("sms:message_list"), {"q": "pertanggung"}).content.decode()
     assert "1 pesan cocok" in body and "Laporan pertanggungjawaban" in body
+
+
+def test_a_slow_index_query_is_cancelled_in_time():
+    """search._within cancels a read that runs past its time (statement_timeout on PostgreSQL, the progress
+    handler on SQLite) and raises Interrupted; the connection stays usable."""
+    from django.db import connection
+
+    from abah.sms import search
+
+    if connection.vendor == "postgresql":
+        slow = "SELECT 1 FROM pg_sleep(0.5) WHERE %s = %s"
+    else:
+        slow = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000000) "
+                "SELECT count(*) FROM n WHERE %s = %s")
+    with pytest.raises(search.Interrupted):
+        search._within(0.05, slow, [1, 1], connection)
+    assert search._within(5, "SELECT %s WHERE %s = %s", [7, 1, 1], connection) == [7]
+    assert Message.objects.count() == 0  # still usable, and no timeout left behind
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW statement_timeout")
+            assert cursor.fetchone()[0] == "0"
+
+
+def test_a_search_the_index_cannot_answer_in_time_goes_on_by_key(petugas_client, monkeypatch):
+    """Words common alone and rare together: the index query is cancelled, the page shows what the walk found
+    by primary key in its time, says how far back it looked, and "Search older messages" goes on by key."""
+    from abah.sms import search
+
+    for i in range(30):
+        text = "dana hibah lembaga" if i in (2, 25) else f"hibah dana lembaga pesan {i}"
+        services.queue_message(to="081230900095", text=text, kind="manual")
+    top = Message.objects.order_by("-id").first().pk + 1
+
+    def too_slow(*args, **kwargs):
+        raise search.Interrupted
+
+    monkeypatch.setattr(search, "candidates", too_slow)
+    monkeypatch.setattr(search, "PROBE", 4)  # the newest four by key, then the index (cancelled)
+    monkeypatch.setattr(search, "RANGE_BUDGET", 10)  # then at most ten more by key: the page stops there
+    monkeypatch.setattr(search, "CHUNK", 2)
+    notes = {}
+    ids, floor = search.walk("dana hibah lembaga", top=top, need=51, notes=notes)
+    assert notes == {"by_key": True} and floor == top - 14
+    assert [Message.objects.get(pk=i).text for i in ids] == ["dana hibah lembaga"]  # message 25 only
+    url = reverse("sms:message_list")
+    body = petugas_client.get(url, {"q": "dana hibah lembaga"}).content.decode()
+    assert body.count('data-testid="sms-row"') == 1 and 'data-testid="sms-searched-to"' in body
+    older = body.split('data-testid="sms-older"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert "scan=1" in older
+    page = petugas_client.get(f"{url}{older}").content.decode()  # the link as a browser follows it
+    # The continuation reads by key for longer, not bounded by the page's id budget: here, to the first message.
+    assert page.count('data-testid="sms-row"') == 1 and "dana hibah lembaga" in page  # message 2, by key
+    assert 'data-testid="sms-older"' not in page and 'data-testid="sms-searched-to"' not in page
