@@ -64,3 +64,15 @@ def test_indonesian_catalogues_are_complete():
                 if "".join(re.findall(r'"(.*)"', s)) == "":
                     problems.append(f"{po}: untranslated: {block[:160]!r}")
     assert problems == []
+
+
+def test_indonesian_by_default_whatever_the_browser_language_until_english_is_picked(client, db):
+    """A browser set to English still gets the Indonesian interface; the ID/EN switch changes it."""
+    from django.urls import reverse
+
+    login = reverse("accounts:login")
+    page = client.get(login, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="id"' in page and "Masuk" in page
+    client.post(reverse("core:set_language"), {"language": "en", "next": login})
+    page = client.get(login, HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    assert 'lang="en"' in page
