@@ -425,6 +425,7 @@ def _status_context():
     )
     gateway = conf.gateway_config()
     return {
+        "index_pending": search.pending(),  # new messages the worker has not moved into the search index yet
         "counts": counts, "received_today": received_today, "depth": depth, "due": due, "sending": sending,
         "chart": {
             "labels": [f"{h:02d}" for h in range(24)],

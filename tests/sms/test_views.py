@@ -168,6 +168,9 @@ def test_status_page(admin_client, petugas_only_client):
     assert petugas_only_client.get(reverse("sms:status")).status_code == 403
     body = admin_client.get(reverse("sms:status")).content.decode()
     assert "sms-chart-data" in body and "Nomor tujuan tidak valid" in body
+    assert "Indeks pencarian mutakhir" in body  # the worker indexed both when the queue was empty
+    services.queue_message(to="081230900095", text="z", kind="manual")
+    assert "1 pesan baru belum masuk indeks pencarian" in admin_client.get(reverse("sms:status")).content.decode()
     live = admin_client.get(reverse("sms:status"), **HX).content.decode()
     assert "sms-live-inner" in live and "<html" not in live
 
