@@ -69,3 +69,15 @@ def run_engine(module: str, engine: str, args: list[str]) -> dict | None:
             print(f"  {engine}: child failed (exit {proc.returncode})")
             return {"failed": True}
         return json.loads(out.read_text())
+
+
+def per_engine(module: str, argv, args: list[str], heading: str):
+    """(engine, data) for each engine asked for (``--engine=…``, else SQLite then PostgreSQL), after printing
+    ``-- engine: heading``; data is the child's dict, or None when the child failed. A missing engine is
+    skipped (run_engine says so)."""
+    engines = [option(argv, "engine", "")] if option(argv, "engine", "") else ["sqlite", "postgres"]
+    for engine in engines:
+        print(f"-- {engine}: {heading}", flush=True)
+        data = run_engine(module, engine, args)
+        if data is not None:
+            yield engine, None if data.get("failed") else data

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench._harness import option, run_engine
+from bench._harness import option, per_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 BROADCAST_TARGET = 2.0
@@ -217,14 +217,10 @@ def _maintenance_dsn() -> str:
 def run(argv) -> int:
     size = int(option(argv, "size", "100000"))
     recipients = int(option(argv, "recipients", "10000"))
-    engines = [option(argv, "engine", "")] if option(argv, "engine", "") else ["sqlite", "postgres"]
     failures = 0
-    for engine in engines:
-        print(f"-- {engine}: seeding {size} grants; broadcast to {recipients} institutions", flush=True)
-        data = run_engine("bench.automation", engine, [f"--size={size}", f"--recipients={recipients}"])
+    for engine, data in per_engine("bench.automation", argv, [f"--size={size}", f"--recipients={recipients}"],
+                                   f"seeding {size} grants; broadcast to {recipients} institutions"):
         if data is None:
-            continue
-        if data.get("failed"):
             failures += 1
             continue
         print(f"   seeded {data['grants']} grants ({data['owing']} owing their LPJ) in {data['seconds_to_seed']:.1f} s")

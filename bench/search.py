@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench._harness import option, run_engine
+from bench._harness import option, per_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 100.0
@@ -91,14 +91,10 @@ def child(size: int, requests: int) -> dict:
 def run(argv) -> int:
     size = int(option(argv, "size", "100000"))
     requests = int(option(argv, "requests", "200"))
-    engines = [option(argv, "engine", "")] if option(argv, "engine", "") else ["sqlite", "postgres"]
     failures = 0
-    for engine in engines:
-        print(f"-- {engine}: seeding {size} grants, {requests} requests per query type", flush=True)
-        data = run_engine("bench.search", engine, [f"--size={size}", f"--requests={requests}"])
+    for engine, data in per_engine("bench.search", argv, [f"--size={size}", f"--requests={requests}"],
+                                   f"seeding {size} grants, {requests} requests per query type"):
         if data is None:
-            continue
-        if data.get("failed"):
             failures += 1
             continue
         print(f"   seeded {data['grants']} grants in {data['seconds_to_seed']:.1f} s")

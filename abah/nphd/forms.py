@@ -6,8 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from abah.grants.phones import parse_contact_number
-from abah.sms.phone import country_choices
+from abah.grants.forms import ContactForm
 
 
 class DateInput(forms.DateInput):
@@ -17,28 +16,15 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class ContactFields(forms.Form):
-    """Negara, Nomor Telepon (exactly one mobile number), Kontak Person."""
+class ContactFields(ContactForm):
+    """Negara, Nomor Telepon (exactly one mobile number), Kontak Person: the institution contact form's
+    fields (and its parsing), labelled for an invitation."""
 
     region = forms.ChoiceField(label=pgettext_lazy("nphd invitation", "Country"), initial="ID")
     phone = forms.CharField(label=pgettext_lazy("nphd invitation", "Phone number"), max_length=60,
                             help_text=_("Exactly one active mobile number."),
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
     person = forms.CharField(label=pgettext_lazy("nphd invitation", "Contact person"), max_length=150)
-
-    def __init__(self, *args, language="id", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["region"].choices = country_choices(language)
-
-    def clean(self):
-        data = super().clean()
-        raw = data.get("phone")
-        if raw:
-            try:
-                data["phone_e164"] = parse_contact_number(raw, data.get("region") or "ID")
-            except ValidationError as error:
-                self.add_error("phone", error.messages)
-        return data
 
 
 class InvitationForm(ContactFields):

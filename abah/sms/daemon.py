@@ -363,12 +363,7 @@ class Daemon:
         late = [report for report in reports if report.gateway_message_id not in early]
         if late:
             services.apply_delivery_reports(gateway=self.gateway, reports=late)
-        for sms in inbound:
-            services.receive_message(number=sms.number, text=sms.text, gateway=self.gateway,
-                                     gateway_message_id=sms.gateway_message_id, received_at=sms.received_at)
-        if reports or inbound:
-            backend = self.backend
-            transaction.on_commit(lambda: backend.acknowledge(reports, inbound))
+        self._receive(reports, inbound)
 
     def poll(self) -> int:
         """Apply the delivery reports and inbound messages the gateway has for us, in one transaction."""
@@ -378,13 +373,17 @@ class Daemon:
                 services.apply_delivery_reports(gateway=self.gateway, reports=reports)
             if self.unmatched_due():
                 services.retry_unmatched_reports(gateway=self.gateway)
-            for sms in inbound:
-                services.receive_message(number=sms.number, text=sms.text, gateway=self.gateway,
-                                         gateway_message_id=sms.gateway_message_id, received_at=sms.received_at)
-            if reports or inbound:
-                backend = self.backend
-                transaction.on_commit(lambda: backend.acknowledge(reports, inbound))
+            self._receive(reports, inbound)
         return len(reports) + len(inbound)
+
+    def _receive(self, reports, inbound) -> None:
+        """Store the inbound messages; the gateway may forget them and the reports once this commits."""
+        for sms in inbound:
+            services.receive_message(number=sms.number, text=sms.text, gateway=self.gateway,
+                                     gateway_message_id=sms.gateway_message_id, received_at=sms.received_at)
+        if reports or inbound:
+            backend = self.backend
+            transaction.on_commit(lambda: backend.acknowledge(reports, inbound))
 
     def unmatched_due(self) -> bool:
         """Kept reports are retried about once a second, not on every poll."""
