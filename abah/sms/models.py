@@ -84,9 +84,14 @@ class Message(models.Model):
         FAILED = "failed", _("Failed")  # permanent error, undeliverable, or out of attempts
         CANCELLED = "cancelled", _("Cancelled")  # withdrawn before sending
         RECEIVED = "received", _("Received")  # incoming
+        # Accepted by a gateway, and no final report came within SMS_REPORT_EXPIRY_HOURS: the gateway will most
+        # likely never say. A late receipt still moves it to DELIVERED or FAILED.
+        NO_REPORT = "no_report", _("No report")
 
     PENDING_STATUSES = (Status.QUEUED, Status.SENDING, Status.SENT)
-    FINAL_STATUSES = (Status.DELIVERED, Status.FAILED, Status.CANCELLED, Status.RECEIVED)
+    FINAL_STATUSES = (Status.DELIVERED, Status.FAILED, Status.CANCELLED, Status.RECEIVED, Status.NO_REPORT)
+    # Accepted by a gateway and not settled by a receipt: a receipt for one of its parts may still settle it.
+    SETTLEABLE_STATUSES = (Status.SENT, Status.NO_REPORT)
 
     # Higher runs first: codes, then what a person typed, then automatic texts, broadcasts last.
     PRIORITY_BY_KIND = {
@@ -183,9 +188,9 @@ class MessagePart(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["gateway", "gateway_message_id"], name="sms_part_gateway_id"),
-        ]
+        # Not unique: an SMSC that restarts may count its message ids from 1 again. The newest part with an id
+        # owns it from then on (receipts are matched to it); the older one is settled by expiry.
+        indexes = [models.Index(fields=["gateway", "gateway_message_id"], name="sms_part_gateway_id")]
 
     def __str__(self):
         return f"{self.message_id}/{self.seq} {self.gateway}:{self.gateway_message_id}"
@@ -222,9 +227,34 @@ class WorkerHeartbeat(models.Model):
     gateway_ok = models.BooleanField(default=True)
     gateway_error = models.CharField(max_length=255, blank=True)
     sent = models.PositiveBigIntegerField(default=0)
+    # The last fault the worker survived (database away, a message it had to set aside …), in words.
+    last_error = models.CharField(max_length=255, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.worker} ({self.state})"
+
+
+class ServiceProcess(models.Model):
+    """A process ``manage.py serve`` supervises (web, tasks, smsd-<gateway>) on one machine: how often it had
+    to be restarted and why, for the status page."""
+
+    name = models.CharField(max_length=64)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=16, default="running")  # running / restarting / stopped
+    started_at = models.DateTimeField(default=timezone.now)
+    restarts = models.PositiveIntegerField(default=0)
+    last_exit_code = models.IntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hostname", "name"], name="sms_service_process")]
+
+    def __str__(self):
+        return f"{self.name}@{self.hostname} ({self.state}, {self.restarts} restarts)"
 
 
 # ---------------------------------------------------------------- simulator SMSC state

@@ -11,6 +11,7 @@ class OutgoingSMS:
     id: int
     number: str
     text: str
+    attempt: int = 1  # 1 on the first try; more: an earlier try may have reached the gateway (reconcile first)
 
 
 @dataclass(frozen=True)
