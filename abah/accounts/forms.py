@@ -1,8 +1,11 @@
 """Forms for registration, the profile tabs and the Admin's user management."""
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
+
+from abah.core.forms import CleanTextMixin, Form, ModelForm
 
 from .models import User
 
@@ -14,7 +17,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class RegistrationForm(UserCreationForm):
+class RegistrationForm(CleanTextMixin, UserCreationForm):
     class Meta:
         model = User
         fields = ["username", "email", "first_name", "last_name"]
@@ -31,7 +34,7 @@ class RegistrationForm(UserCreationForm):
         return email
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(ModelForm):
     class Meta:
         model = User
         fields = ["username", "email", "first_name", "last_name", "birth_date", "gender"]
@@ -58,11 +61,11 @@ class ProfileForm(forms.ModelForm):
         return value
 
 
-class AvatarForm(forms.Form):
+class AvatarForm(Form):
     avatar = forms.FileField(label=_("Avatar"), help_text=_("PNG, JPEG, GIF or WebP, at most 2 MB."))
 
 
-class NotificationPrefsForm(forms.ModelForm):
+class NotificationPrefsForm(ModelForm):
     class Meta:
         model = User
         fields = ["notify_email", "notify_sms"]
@@ -73,15 +76,15 @@ class NotificationPrefsForm(forms.ModelForm):
         }
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(Form):
     role = forms.ChoiceField(label=_("Role"), choices=User.Role.choices)
 
 
-class RoleForm(forms.Form):
+class RoleForm(Form):
     role = forms.ChoiceField(label=_("Role"), choices=User.Role.choices)
 
 
-class UserFilterForm(forms.Form):
+class UserFilterForm(Form):
     STATE_CHOICES = [
         ("pending", _("Waiting for approval")),
         ("active", _("Active")),
@@ -91,3 +94,18 @@ class UserFilterForm(forms.Form):
     ]
     state = forms.ChoiceField(label=_("State"), choices=STATE_CHOICES, required=False)
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+
+# Django's own account forms, with their text cleaned like every other form (passwords are kept as typed).
+
+
+class PasswordChangeForm(CleanTextMixin, auth_forms.PasswordChangeForm):
+    pass
+
+
+class PasswordResetForm(CleanTextMixin, auth_forms.PasswordResetForm):
+    pass
+
+
+class SetPasswordForm(CleanTextMixin, auth_forms.SetPasswordForm):
+    pass

@@ -14,21 +14,25 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from abah.core.access import admin_required, login_only
+from abah.core.forms import CleanTextMixin
 
 from . import services
 from .forms import (
     ApproveForm,
     AvatarForm,
     NotificationPrefsForm,
+    PasswordChangeForm,
+    PasswordResetForm,
     ProfileForm,
     RegistrationForm,
     RoleForm,
+    SetPasswordForm,
     UserFilterForm,
 )
 from .models import User
 
 
-class LoginForm(auth_forms.AuthenticationForm):
+class LoginForm(CleanTextMixin, auth_forms.AuthenticationForm):
     error_messages = {
         **auth_forms.AuthenticationForm.error_messages,
         "pending": gettext_lazy("Your account is waiting for an Admin's approval."),
@@ -127,7 +131,7 @@ def profile_contact(request):
 
 @login_only
 def profile_password(request):
-    form = auth_forms.PasswordChangeForm(request.user, request.POST or None)
+    form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         from django.contrib.auth import update_session_auth_hash
 
@@ -153,6 +157,7 @@ def profile_notifications(request):
 password_reset = login_not_required(
     auth_views.PasswordResetView.as_view(
         template_name="accounts/password_reset.html",
+        form_class=PasswordResetForm,
         email_template_name="accounts/email/password_reset.txt",
         subject_template_name="accounts/email/password_reset_subject.txt",
         success_url=reverse_lazy("accounts:password_reset_done"),
@@ -164,6 +169,7 @@ password_reset_done = login_not_required(
 password_reset_confirm = login_not_required(
     auth_views.PasswordResetConfirmView.as_view(
         template_name="accounts/password_reset_confirm.html",
+        form_class=SetPasswordForm,
         success_url=reverse_lazy("accounts:password_reset_complete"),
     )
 )

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from abah.core.forms import Form
 from abah.grants.models import REGENCIES, Grant
 
 MONEY_STYLES = [("", _("Default (settings)")), ("0", "Rp400.000.000,00"), ("1", "Rp. 400.000.000,00")]
@@ -15,12 +16,12 @@ def money_style_value(legacy: bool | None) -> str:
     return "" if legacy is None else ("1" if legacy else "0")
 
 
-class TemplateForm(forms.Form):
+class TemplateForm(Form):
     text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 5}), max_length=1530)
     money = forms.ChoiceField(label=_("Money style"), choices=MONEY_STYLES, required=False)
 
 
-class BroadcastForm(forms.Form):
+class BroadcastForm(Form):
     CONTACT = [("", _("All")), ("with", _("With a contact")), ("without", _("Without a contact"))]
 
     fiscal_year = forms.TypedChoiceField(label=_("Fiscal year"), required=False, coerce=int, empty_value=None)

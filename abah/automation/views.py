@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from abah.core.access import admin_required, is_admin, staff_required
+from abah.core.text import param
 from abah.grants.models import Grant
 from abah.sms import encoding
 
@@ -110,7 +111,7 @@ def template_edit(request, kind):
         "template": template, "form": form,
         "placeholders": [(name, PLACEHOLDERS[name]) for name in allowed],
         "versions": template.versions.select_related("created_by").order_by("-number")[:50],
-        "preview": _preview(kind, text, request.POST.get("grant", ""), legacy),
+        "preview": _preview(kind, text, param(request.POST, "grant"), legacy),
         "recent_grants": Grant.objects.exclude(status=Grant.Status.ARSIP).select_related("institution")
         .order_by("-pk")[:30],
     })
@@ -121,8 +122,8 @@ def template_edit(request, kind):
 def template_preview(request, kind):
     _template(kind)
     return render(request, "automation/_template_preview.html", {
-        "preview": _preview(kind, request.POST.get("text", ""), request.POST.get("grant", ""),
-                            money_style(request.POST.get("money", ""))),
+        "preview": _preview(kind, param(request.POST, "text"), param(request.POST, "grant"),
+                            money_style(param(request.POST, "money"))),
     })
 
 

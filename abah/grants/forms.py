@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from abah.core.forms import Form
 from abah.sms.phone import country_choices
 
 from .models import Grant
@@ -24,13 +25,13 @@ def _money_field(label, required=True):
                               widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
 
 
-class SearchForm(forms.Form):
+class SearchForm(Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     scope = forms.ChoiceField(choices=[("aktif", _("Active data")), ("arsip", _("Archived data"))],
                               required=False)
 
 
-class ContactForm(forms.Form):
+class ContactForm(Form):
     """Negara, Nomor Telepon (exactly one mobile number), Kontak Person."""
 
     region = forms.ChoiceField(label=pgettext_lazy("institution contact", "Country"), initial="ID")
@@ -56,7 +57,7 @@ class ContactForm(forms.Form):
         return data
 
 
-class NphdSignForm(forms.Form):
+class NphdSignForm(Form):
     signed_on = forms.DateField(label=_("NPHD signed on"), widget=DateInput())
     nphd_number = forms.CharField(label=_("NPHD number"), max_length=100, required=False)
     lpj_due_date = forms.DateField(label=_("LPJ due date"), required=False, widget=DateInput(),
@@ -71,21 +72,21 @@ class NphdSignWithContactForm(ContactForm, NphdSignForm):
     field_order = ["region", "phone", "person", "signed_on", "nphd_number", "lpj_due_date"]
 
 
-class DisbursementForm(forms.Form):
+class DisbursementForm(Form):
     amount = _money_field(_("Amount (Rp)"))
     paid_on = forms.DateField(label=_("Transfer date"), widget=DateInput())
     sp2d_number = forms.CharField(label=_("SP2D number"), max_length=100)
 
 
-class LpjReceiveForm(forms.Form):
+class LpjReceiveForm(Form):
     received_on = forms.DateField(label=_("LPJ received on"), widget=DateInput())
 
 
-class LpjDueForm(forms.Form):
+class LpjDueForm(Form):
     due_date = forms.DateField(label=_("LPJ due date"), widget=DateInput())
 
 
-class StatusForm(forms.Form):
+class StatusForm(Form):
     """Change the status; the extra fields are needed for some targets only (SK, NPHD date)."""
 
     to = forms.ChoiceField(label=_("New status"))
@@ -102,7 +103,7 @@ class StatusForm(forms.Form):
         self.fields["to"].choices = [(t, Grant.Status(t).label) for t in targets]
 
 
-class AssignForm(forms.Form):
+class AssignForm(Form):
     petugas = forms.ModelChoiceField(label=_("Assign to"), queryset=None, required=False,
                                      empty_label=_("(nobody)"))
 
@@ -114,14 +115,14 @@ class AssignForm(forms.Form):
             is_active=True, role__in=["admin", "petugas"])
 
 
-class NoteForm(forms.Form):
+class NoteForm(Form):
     text = forms.CharField(label=_("Note"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
 
 
-class ImportForm(forms.Form):
+class ImportForm(Form):
     file = forms.FileField(label=_("File (.xlsx or .csv)"),
                            help_text=_("At most 5 MB and 5000 rows. The first row holds the column names."))
 
 
-class FiscalYearCloseForm(forms.Form):
+class FiscalYearCloseForm(Form):
     fiscal_year = forms.IntegerField(label=_("Fiscal year"), min_value=2000, max_value=2100)

@@ -20,6 +20,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from abah.core.text import clean_text
+
 from . import services
 from .models import Grant, Institution
 from .phones import parse_contact_number
@@ -92,7 +94,9 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    # Every cell passes through the one cleaning: a NUL or a control character in a spreadsheet never reaches
+    # the database (PostgreSQL refuses NUL), a line separator becomes a line feed.
+    return clean_text(value).strip()
 
 
 def _read(content: bytes, filename: str) -> list[dict]:

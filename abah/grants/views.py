@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from abah.core.access import admin_required, staff_required
+from abah.core.text import param
 
 from . import access, exports, imports, messaging, services
 from .cards import actions_for
@@ -55,7 +56,7 @@ def _done(request, message, fallback_url):
         response = HttpResponseClientRefresh()
         response["HX-Trigger"] = "abah:close-modal"
         return response
-    return redirect(request.POST.get("next") or fallback_url)
+    return redirect(param(request.POST, "next") or fallback_url)
 
 
 def _add_errors(form, error: ValidationError):
@@ -78,7 +79,7 @@ def _grant_for_change(request, pk):
 
 @staff_required
 def search_view(request):
-    q = request.GET.get("q", "")[:200]
+    q = param(request.GET, "q")[:200]
     scope = "arsip" if request.GET.get("scope") == "arsip" else "aktif"
     if request.GET.get("export") == "xlsx":
         return exports.grants_xlsx(search(q, scope).queryset, scope=scope)
@@ -294,11 +295,11 @@ def lpj(request, pk):
 
 @staff_required
 def institution_list(request):
-    q = " ".join(request.GET.get("q", "").split())[:200]
+    q = " ".join(param(request.GET, "q").split())[:200]
     institutions = Institution.objects.annotate(grant_count=Count("grants"))
     if q:
         institutions = institutions.filter(pk__in=institutions_named(q))
-    regency = request.GET.get("kabupaten", "")
+    regency = param(request.GET, "kabupaten")
     if regency:
         institutions = institutions.filter(regency=regency)
     page = Paginator(institutions.order_by("name", "id"), 25).get_page(request.GET.get("page"))

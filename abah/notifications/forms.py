@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from abah.core.forms import Form
+
 
 class UserChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
@@ -12,7 +14,7 @@ class UserChoiceField(forms.ModelMultipleChoiceField):
         return f"{name} ({obj.get_role_display()})" if obj.role else name
 
 
-class ComposeForm(forms.Form):
+class ComposeForm(Form):
     recipients = UserChoiceField(
         label=pgettext_lazy("recipient", "To"),
         queryset=get_user_model().objects.none(),

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from abah.core.access import login_only
+from abah.core.text import param
 
 from . import selectors, services
 from .forms import ComposeForm
@@ -55,7 +56,7 @@ def notification_mark_all_read(request):
 
 
 def _next_url(request, fallback):
-    target = request.POST.get("next", "")
+    target = param(request.POST, "next")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
         return target
     return fallback
@@ -66,7 +67,7 @@ def _next_url(request, fallback):
 
 @login_only
 def inbox(request):
-    query = request.GET.get("q", "").strip()
+    query = param(request.GET, "q").strip()
     page = Paginator(selectors.inbox_for(request.user, query), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -77,7 +78,7 @@ def inbox(request):
 
 @login_only
 def sent(request):
-    query = request.GET.get("q", "").strip()
+    query = param(request.GET, "q").strip()
     page = Paginator(selectors.sent_for(request.user, query), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from abah.core.forms import Form
 from abah.grants.forms import ContactForm
 
 
@@ -46,14 +47,14 @@ class InvitationForm(ContactFields):
         return value
 
 
-class AppointmentForm(forms.Form):
+class AppointmentForm(Form):
     """The time and place the invitation text announces."""
 
     time = forms.TimeField(label=_("Time (WIB)"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     place = forms.CharField(label=_("Place"), max_length=255)
 
 
-class CancelForm(forms.Form):
+class CancelForm(Form):
     send_text = forms.BooleanField(label=_("Text the cancellation to the institutions already invited by SMS"),
                                    required=False)
 
@@ -62,7 +63,7 @@ BULK_PROCESS = "process"
 BULK_CANCEL = "cancel"
 
 
-class FilterForm(forms.Form):
+class FilterForm(Form):
     """Filter of Hibah > Undangan NPHD: date range, petugas (Admin), notification sent or not, status."""
 
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())

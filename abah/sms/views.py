@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from abah.core.access import admin_required, staff_required
 from abah.core.formatting import WIB
+from abah.core.text import clean_data, param
 
 from . import conf, phone, routing, search, services
 from .models import Conversation, Message, SimulatorDelivery, SimulatorInbound, WorkerHeartbeat
@@ -46,6 +47,9 @@ def _filtered_messages(params):
     gateway = params.get("gateway", "")
     if gateway:
         qs, active = qs.filter(gateway=gateway), True
+    thread = params.get("thread", "")
+    if thread.isdigit():  # one Pesan thread (a notification's link), by the (conversation, id) index
+        qs, active = qs.filter(conversation_id=int(thread)), True
     start, end = parse_date(params.get("from") or "") if params.get("from") else None, None
     if params.get("to"):
         end = parse_date(params.get("to") or "")
@@ -143,7 +147,7 @@ class _TextSearch:
 @staff_required
 def message_list(request):
     """UCP > Pesan: every message, newest first, with keyset pagination (no OFFSET over a million rows)."""
-    qs, filtered, text_search = _filtered_messages(request.GET)
+    qs, filtered, text_search = _filtered_messages(clean_data(request.GET))
     before = request.GET.get("before", "")
     before = int(before) if before.isdigit() else None
     rows_only = request.htmx and request.GET.get("partial") == "rows"
@@ -268,7 +272,7 @@ def conversation_send(request, pk):
     conversation = get_object_or_404(Conversation, pk=pk)
     error = ""
     try:
-        services.send_manual(conversation=conversation, text=request.POST.get("text", ""), sender=request.user)
+        services.send_manual(conversation=conversation, text=param(request.POST, "text"), sender=request.user)
     except ValidationError as exc:
         error = " ".join(exc.messages)
     context = {**_thread_context(conversation, since=_since(request)), "error": error, "sent": not error}
@@ -298,20 +302,20 @@ def unknown_senders(request):
 
 @admin_required
 def party_search(request):
-    number = request.GET.get("number", "")
-    parties = routing.search_parties(request.GET.get("q", ""))
+    number = param(request.GET, "number")
+    parties = routing.search_parties(param(request.GET, "q"))
     return render(request, "sms/unknown_senders.html#parties", {"parties": parties, "number": number,
-                                                               "q": request.GET.get("q", "")})
+                                                               "q": param(request.GET, "q")})
 
 
 @admin_required
 @require_POST
 def unknown_attach(request):
     party = routing.Party(
-        request.POST.get("party_type", ""), request.POST.get("party_id", ""), request.POST.get("title", ""),
-        request.POST.get("party_number", ""),
+        param(request.POST, "party_type"), param(request.POST, "party_id"), param(request.POST, "title"),
+        param(request.POST, "party_number"),
     )
-    number = request.POST.get("number", "")
+    number = param(request.POST, "number")
     if not (party.party_type and party.party_id and party.title):
         flash.error(request, _("Choose a party to attach the number to."))
         return redirect("sms:unknown_senders")
@@ -342,7 +346,7 @@ def simulator_phones(request):
                                                             last=Max("accepted_at"))
         .order_by("-last")[:200]
     )
-    selected = request.GET.get("number", "") or (phones[0]["number"] if phones else "")
+    selected = param(request.GET, "number") or (phones[0]["number"] if phones else "")
     received = []
     if selected:
         parts = list(
@@ -373,8 +377,8 @@ def simulator_reply(request):
     _require_simulator()
     from .backends.simulator import phone_reply
 
-    number = request.POST.get("number", "")
-    text = (request.POST.get("text") or "").strip()
+    number = param(request.POST, "number")
+    text = param(request.POST, "text").strip()
     try:
         e164 = phone.parse_mobile(number)
         if not text:

@@ -4,10 +4,11 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from abah.core.forms import Form
 from abah.sms.phone import DEFAULT_REGION, country_choices
 
 
-class ContactForm(forms.Form):
+class ContactForm(Form):
     country = forms.ChoiceField(label=_("Country"), initial=DEFAULT_REGION)
     number = forms.CharField(
         label=_("Phone number"), max_length=32,
@@ -20,7 +21,7 @@ class ContactForm(forms.Form):
         self.fields["country"].choices = country_choices(get_language() or "id")
 
 
-class CodeForm(forms.Form):
+class CodeForm(Form):
     code = forms.CharField(
         label=_("Verification code"), max_length=12,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}),
