@@ -1,8 +1,9 @@
-"""Run the whole application on one machine: the web server and the background worker, until Ctrl-C."""
+"""Run the whole application on one machine: the web server and the background workers, until Ctrl-C.
 
-import os
+A child that exits (a worker crash, the web server) is restarted with backoff and recorded in ServiceProcess for
+the status page; the others keep running (abah.core.supervise)."""
+
 import signal
-import subprocess
 import sys
 import time
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from abah.core.runtime import worker_commands
+from abah.core.supervise import Supervisor, process_env, record_service_process
 
 
 class Command(BaseCommand):
@@ -30,7 +32,6 @@ class Command(BaseCommand):
         commands = [("web", web)]
         if not no_worker:
             commands += [(name, manage + argv) for name, argv in worker_commands()]
-        processes = []
         stopping = False
 
         def stop(signum, frame):
@@ -39,33 +40,27 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for name, argv in commands:
-            # Own process group, so a Ctrl-C reaches us once and we stop the children in order.
-            processes.append((name, subprocess.Popen(argv, cwd=settings.BASE_DIR, env=env, start_new_session=True)))  # noqa: S603
-            self.stdout.write(f"started {name} (pid {processes[-1][1].pid})")
-        self._banner(host, port)
+        supervisor = Supervisor(commands, cwd=settings.BASE_DIR, env=process_env(), out=self._out, err=self._err,
+                                record=record_service_process)
         try:
+            supervisor.start_all()
+            self._banner(host, port)
+            # A child that exits is restarted with backoff (abah.core.supervise): only Ctrl-C / SIGTERM ends this.
             while not stopping:
-                for name, proc in processes:
-                    if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {proc.returncode}; stopping everything")
-                        stopping = True
-                time.sleep(0.5)
+                supervisor.step()
+                time.sleep(0.2)
         finally:
-            self.stdout.write("stopping …")
-            for _name, proc in processes:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            for name, proc in processes:
-                try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    self.stderr.write(f"{name} did not stop in time; killing pid {proc.pid}")
-                    proc.kill()
-                    proc.wait()
-            self.stdout.write("stopped.")
+            self._out("stopping …")
+            supervisor.stop()
+            self._out("stopped.")
+
+    def _out(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
+
+    def _err(self, line: str) -> None:
+        self.stderr.write(line)
+        self.stderr.flush()
 
     def _banner(self, host, port):
         from abah.accounts.demo import DEMO_PASSWORD, DEMO_USERS
