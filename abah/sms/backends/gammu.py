@@ -8,6 +8,16 @@ Gammu's database belongs to the modem daemon, not to Django: this backend opens 
 
 Part ids are ``<outbox ID>.<SequencePosition>``, the primary key of ``sentitems``. Gammu never reuses an
 outbox ID, so they stay unique per gateway. Schema versions 17 (Gammu 1.38.5–1.43) and 18 (1.44) work.
+
+Exactly once: every outbox row carries ``CreatorID = "<creator_id>:<message id>"``. A message on its second
+or later attempt (its worker may have died after Gammu's INSERT committed and before ours did) is first looked
+for in ``outbox`` and ``sentitems``; when it is there, its existing part ids are returned instead of a new row.
+
+Statuses are read by what changed: a cursor over ``sentitems."UpdatedInDB"`` (Gammu's triggers set it on every
+status change, in Gammu's own clock and time zone; the cursor only ever holds values read from that column, so
+no clock or zone is compared), re-reading an overlap window and skipping what was already handed over. A
+catch-up pass over every part we still wait for (keyset-paginated on our side) runs at start, after a
+reconciliation found an already-sent message, and every ``catchup_interval`` seconds as a safety net.
 """
 
 import logging
@@ -15,12 +25,13 @@ import os
 import sqlite3
 import threading
 import time
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Q
 
+from abah.core.text import clean_text
 from abah.sms import encoding
 
 from .base import BaseSmsBackend, DeliveryReport, GatewayUnavailable, InboundSMS, SendResult
@@ -40,6 +51,8 @@ FINAL_STATUSES = {
     "Error": (False, "Gammu reported an error while sending"),
 }
 PENDING_STATUSES = ("SendingOK", "DeliveryPending", "DeliveryUnknown", "Reserved")
+CHUNK = 500  # ids per IN (...) list, parts per catch-up step
+CATCHUP_CHUNKS = 20  # catch-up steps per poll at most (10,000 waiting parts), so a poll stays short
 
 
 class GammuSchemaError(ImproperlyConfigured):
@@ -53,11 +66,14 @@ class GammuBackend(BaseSmsBackend):
     ignore the heartbeat), db_timezone,
     multipart_timeout (seconds to wait for the missing parts of an inbound message), connect_timeout,
     failover_after (seconds the modem must be down before the worker takes back what gammu-smsd has not
-    started, for the other gateways of its route; 0: never)."""
+    started, for the other gateways of its route; 0: never), status_overlap (seconds of ``UpdatedInDB`` read
+    again on each status scan: late commits, second resolution), catchup_interval (seconds between full
+    passes over every waiting part; 0: only at start and after a reconciliation)."""
 
     def __init__(self, name="default", *, engine="sqlite", path="", dsn="", dsn_env="", phone_id="",
                  creator_id="abah", delivery_report="yes", priority=0, status_interval=1.0, heartbeat_grace=30.0,
-                 db_timezone="UTC", multipart_timeout=600.0, connect_timeout=10, failover_after=120.0, **options):
+                 db_timezone="UTC", multipart_timeout=600.0, connect_timeout=10, failover_after=120.0,
+                 status_overlap=60.0, catchup_interval=900.0, **options):
         super().__init__(name, **options)
         if engine not in ("sqlite", "postgresql"):
             raise ImproperlyConfigured(f"Gammu gateway {name}: engine must be 'sqlite' or 'postgresql'")
@@ -79,6 +95,17 @@ class GammuBackend(BaseSmsBackend):
         self._lock = threading.Lock()
         self._last_scan = 0.0
         self._ref = int.from_bytes(os.urandom(1), "big")
+        self.status_overlap = timedelta(seconds=float(status_overlap))
+        self.catchup_interval = float(catchup_interval or 0)
+        # Status reading state. Only what has been acknowledged (committed in our database) moves it on.
+        self._cursor_known = False  # False: the cursor is unknown (start): take it, then catch up
+        self._cursor = None  # newest "UpdatedInDB" read (naive datetime, Gammu's clock); None: from the start
+        self._catchup = None  # our MessagePart pk a catch-up pass has reached; None: no pass under way
+        self._catchup_due = False  # a reconciliation found a sent message: its status may predate the cursor
+        self._catchup_done_at = time.monotonic()
+        self._seen: dict[str, tuple[str, datetime | None]] = {}  # reported within the overlap: not again
+        self._pending = None  # (part ids handed over, state to keep once they are acknowledged)
+        self._unacked_rows: set[int] = set()  # inbox rows stored by us that could not be marked processed yet
 
     def __repr__(self):
         return f"<GammuBackend {self.name} {self.engine} phone={self.phone_id or '*'}>"
@@ -97,7 +124,22 @@ class GammuBackend(BaseSmsBackend):
                                    options="-c timezone=UTC")
         if not self.path or not os.path.exists(self.path):
             raise GammuSchemaError(f"Gammu database {self.path!r} does not exist")
-        return sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)
+        # A row with bytes that are not UTF-8 (8-bit data) must not make the whole SELECT fail.
+        conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
+        return conn
+
+    @contextmanager
+    def _guard(self):
+        """Open the connection if needed; on any error close it, so that the next call reconnects instead of
+        using a broken connection (or an SQLite transaction left open) for ever, then re-raise."""
+        try:
+            if self._conn is None:
+                self.open()
+            yield
+        except Exception:
+            self.close()
+            raise
 
     def _sql(self, query: str) -> str:
         return query if self._pg else query.replace("%s", "?")
@@ -126,9 +168,12 @@ class GammuBackend(BaseSmsBackend):
         return True
 
     def close(self):
+        self._pending = None  # handed-over reports not acknowledged: read again after the reconnection
         if self._conn is not None:
             try:
                 self._conn.close()
+            except Exception:  # a connection already broken: nothing more to release
+                log.debug("closing a broken Gammu connection", exc_info=True)
             finally:
                 self._conn = None
 
@@ -166,19 +211,61 @@ class GammuBackend(BaseSmsBackend):
             self.close()
             raise GatewayUnavailable(f"Gammu database: {error}"[:255]) from error
 
+    def _creator(self, message_id: int) -> str:
+        return f"{self.creator_id}:{message_id}"
+
+    def _already_in_gammu(self, messages) -> dict[int, tuple[int, bool]]:
+        """{message id: (outbox ID, sent?)} for those of ``messages`` that an earlier attempt already put into
+        Gammu (``outbox``: waiting or being sent; ``sentitems``: sent). One query per table per batch; the
+        newest ID wins should a message be there twice (written before this check existed). A row that
+        take_back deleted is in neither table: the message is inserted again, rightly."""
+        wanted = {self._creator(sms.id): sms.id for sms in messages}
+        found: dict[int, tuple[int, bool]] = {}
+        creators = list(wanted)
+        for table in ("outbox", "sentitems"):
+            for start in range(0, len(creators), CHUNK):
+                chunk = creators[start : start + CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                rows, _ = self._execute(
+                    f'SELECT "CreatorID", MAX("ID") FROM {table} WHERE "CreatorID" IN ({marks}) '  # noqa: S608
+                    'GROUP BY "CreatorID"', chunk,
+                )
+                for creator, outbox_id in rows:
+                    message_id = wanted[creator]
+                    previous = found.get(message_id)
+                    if previous is None or outbox_id > previous[0]:
+                        found[message_id] = (outbox_id, table == "sentitems")
+                    elif outbox_id == previous[0] and table == "sentitems":
+                        found[message_id] = (outbox_id, True)
+        return found
+
     def _insert(self, messages):
         results = []
         with self._lock, self._transaction():
+            # Only a retried message can already be in Gammu (its worker died between Gammu's commit and
+            # ours): the first attempt, the hot path, does no lookup. Inside the transaction: on SQLite it is
+            # BEGIN IMMEDIATE, so nothing can slip in between the lookup and the INSERT.
+            retried = [sms for sms in messages if getattr(sms, "attempt", 1) > 1]
+            existing = self._already_in_gammu(retried) if retried else {}
             for sms in messages:
                 analysis = encoding.analyze(sms.text)
                 parts = list(analysis.parts) or [""]
+                if sms.id in existing:
+                    outbox_id, sent = existing[sms.id]
+                    log.warning("message %s is already in Gammu's %s (ID %s) from an earlier attempt: not inserted "
+                                "again", sms.id, "sentitems" if sent else "outbox", outbox_id)
+                    if sent:
+                        self._catchup_due = True  # its status may be older than the status cursor
+                    results.append(SendResult(sms.id, True,
+                                              [f"{outbox_id}.{seq}" for seq in range(1, len(parts) + 1)]))
+                    continue
                 coding = CODING[analysis.encoding]
                 multipart = len(parts) > 1
                 self._ref = (self._ref + 1) % 256
                 udh = self._udh(self._ref, len(parts), 1) if multipart else None
                 columns = ('"DestinationNumber", "TextDecoded", "CreatorID", "Coding", "DeliveryReport", "MultiPart", '
                            '"UDH", "Class", "SenderID", "Priority"')
-                params = (sms.number, parts[0], f"{self.creator_id}:{sms.id}", coding, self.delivery_report,
+                params = (sms.number, parts[0], self._creator(sms.id), coding, self.delivery_report,
                           self._bool(multipart), udh, -1, self.phone_id or None, self.priority)
                 query = f"INSERT INTO outbox ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
                 if self._pg:
@@ -199,47 +286,138 @@ class GammuBackend(BaseSmsBackend):
     # ------------------------------------------------------------ statuses and replies
 
     def poll(self, limit=1000):
-        if self._conn is None:
-            self.open()
-        now = time.monotonic()
-        reports = []
-        if now - self._last_scan >= self.status_interval:
-            self._last_scan = now
-            reports = self._scan_sentitems(limit)
-        return reports, self._read_inbox(limit)
+        with self._guard():
+            if self._unacked_rows:
+                self._mark_processed(sorted(self._unacked_rows))
+                self._unacked_rows.clear()
+            now = time.monotonic()
+            reports = []
+            if now - self._last_scan >= self.status_interval:
+                self._last_scan = now
+                reports = self._read_statuses(limit)
+            return reports, self._read_inbox(limit)
 
-    def _scan_sentitems(self, limit) -> list[DeliveryReport]:
-        """Final statuses of the parts we are still waiting for (our SENT parts on this gateway)."""
+    def _stamp(self, value) -> datetime | None:
+        """An ``UpdatedInDB`` value as a naive datetime in Gammu's own clock (SQLite stores text)."""
+        if value is None or isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            return None
+
+    def _param(self, stamp: datetime):
+        return stamp if self._pg else stamp.strftime("%Y-%m-%d %H:%M:%S")
+
+    def _report(self, outbox_id, seq, status, status_error) -> DeliveryReport:
+        delivered = status in ("DeliveryOK", "SendingOKNoReport")
+        words = FINAL_STATUSES[status][1]
+        if status_error not in (None, -1) and not delivered:
+            words = f"{words} (TP-Status {status_error})"
+        return DeliveryReport(f"{outbox_id}.{seq}", delivered, "" if delivered else status[:32], words)
+
+    def _read_statuses(self, limit) -> list[DeliveryReport]:
+        """Final statuses that changed since the last acknowledged scan, plus a catch-up step when one is due.
+
+        What is handed over moves the state on only once ``acknowledge`` says it is committed on our side: a
+        poll whose transaction failed is simply read again."""
+        cursor_known, cursor, catchup = self._cursor_known, self._cursor, self._catchup
+        started = False
+        if not cursor_known:
+            # Start (or unknown cursor): changes from now on come through the cursor, everything older through
+            # a full catch-up pass. The newest value is taken before the pass, so nothing falls in between.
+            rows, _ = self._execute('SELECT MAX("UpdatedInDB") FROM sentitems')
+            cursor, cursor_known, catchup, started = self._stamp(rows[0][0] if rows else None), True, 0, True
+        elif catchup is None and (self._catchup_due or (
+                self.catchup_interval and time.monotonic() - self._catchup_done_at >= self.catchup_interval)):
+            catchup, started = 0, True
+        seen = dict(self._seen)
+        reports: list[DeliveryReport] = []
+
+        def take(outbox_id, seq, status, status_error, updated) -> bool:
+            """Hand over one row's status if it is final and new; False when the batch is full."""
+            gid = f"{outbox_id}.{seq}"
+            if status not in FINAL_STATUSES or seen.get(gid, ("",))[0] == status:
+                return True
+            if len(reports) >= limit:
+                return False
+            reports.append(self._report(outbox_id, seq, status, status_error))
+            seen[gid] = (status, self._stamp(updated))
+            return True
+
+        if catchup is not None:
+            catchup = self._catch_up_step(catchup, limit, take)
+            if catchup is None:
+                self._catchup_done_at = time.monotonic()
+        newest = cursor
+        if len(reports) < limit:
+            where = '"CreatorID" LIKE %s AND "Status" IN (' + ", ".join(["%s"] * len(FINAL_STATUSES)) + ")"
+            params = [f"{self.creator_id}:%", *FINAL_STATUSES]
+            if self.phone_id:
+                where += ' AND "SenderID" = %s'
+                params.append(self.phone_id)
+            if cursor is not None:
+                where += ' AND "UpdatedInDB" >= %s'
+                params.append(self._param(cursor - self.status_overlap))
+            rows, _ = self._execute(
+                'SELECT "ID", "SequencePosition", "Status", "StatusError", "UpdatedInDB" FROM sentitems '  # noqa: S608
+                f'WHERE {where} ORDER BY "UpdatedInDB", "ID", "SequencePosition"', params,
+            )
+            for outbox_id, seq, status, status_error, updated in rows:
+                if not take(outbox_id, seq, status, status_error, updated):
+                    break  # full: the cursor stays before the first change not handed over
+                stamp = self._stamp(updated)
+                if stamp is not None and (newest is None or stamp > newest):
+                    newest = stamp
+        if newest is not None:
+            horizon = newest - self.status_overlap
+            seen = {gid: value for gid, value in seen.items() if value[1] is None or value[1] >= horizon}
+        state = (cursor_known, newest, catchup, seen, started)
+        if catchup is not None or len(reports) >= limit:
+            self._last_scan = 0.0  # more to read: at the next poll, not after status_interval
+        if reports:
+            self._pending = ({r.gateway_message_id for r in reports}, state)
+        else:
+            self._keep(state)
+        return reports
+
+    def _keep(self, state) -> None:
+        self._cursor_known, self._cursor, self._catchup, self._seen, started = state
+        if started:
+            self._catchup_due = False  # the pass started reaches every part recorded since (higher pk)
+        self._pending = None
+
+    def _catch_up_step(self, position: int, limit: int, take) -> int | None:
+        """Read the current status of our waiting parts (SENT on this gateway) after ``position`` (our
+        MessagePart pk), a chunk at a time; returns where to go on next time, or None once every one was read."""
         from abah.sms.models import MessagePart
 
-        waiting = list(
-            MessagePart.objects.filter(gateway=self.name, status=MessagePart.Status.SENT)
-            .filter(~Q(gateway_message_id=""))
-            .order_by("id")
-            .values_list("gateway_message_id", flat=True)[: limit * 4]
-        )
-        if not waiting:
-            return []
-        outbox_ids = sorted({int(gid.split(".")[0]) for gid in waiting if gid.split(".")[0].isdigit()})
-        wanted = set(waiting)
-        reports = []
-        for start in range(0, len(outbox_ids), 500):
-            chunk = outbox_ids[start : start + 500]
-            marks = ", ".join(["%s"] * len(chunk))
-            rows, _ = self._execute(
-                f'SELECT "ID", "SequencePosition", "Status", "StatusError" FROM sentitems WHERE "ID" IN ({marks})',  # noqa: S608
-                chunk,
+        for _ in range(CATCHUP_CHUNKS):
+            waiting = list(
+                MessagePart.objects.filter(gateway=self.name, status=MessagePart.Status.SENT, id__gt=position)
+                .order_by("id").values_list("id", "gateway_message_id")[:CHUNK]
             )
-            for outbox_id, seq, status, status_error in rows:
-                gid = f"{outbox_id}.{seq}"
-                if gid not in wanted or status not in FINAL_STATUSES:
-                    continue
-                delivered = status in ("DeliveryOK", "SendingOKNoReport")
-                words = FINAL_STATUSES[status][1]
-                if status_error not in (None, -1) and not delivered:
-                    words = f"{words} (TP-Status {status_error})"
-                reports.append(DeliveryReport(gid, delivered, "" if delivered else status[:32], words))
-        return reports[:limit]
+            if not waiting:
+                return None
+            wanted = {gid for _pk, gid in waiting}
+            outbox_ids = sorted({int(gid.split(".")[0]) for gid in wanted if gid.split(".")[0].isdigit()})
+            if outbox_ids:
+                marks = ", ".join(["%s"] * len(outbox_ids))
+                rows, _ = self._execute(
+                    'SELECT "ID", "SequencePosition", "Status", "StatusError", "UpdatedInDB" FROM sentitems '  # noqa: S608
+                    f'WHERE "ID" IN ({marks}) ORDER BY "ID", "SequencePosition"', outbox_ids,
+                )
+                full = False
+                for outbox_id, seq, status, status_error, updated in rows:
+                    if f"{outbox_id}.{seq}" in wanted and not take(outbox_id, seq, status, status_error, updated):
+                        full = True
+                        break
+                if full:  # this chunk again next time (what was handed over is settled by then, or skipped)
+                    return position
+            position = waiting[-1][0]
+            if len(waiting) < CHUNK:
+                return None
+        return position
 
     def _received_at(self, value):
         if value is None:
@@ -249,21 +427,44 @@ class GammuBackend(BaseSmsBackend):
                 value = datetime.fromisoformat(value)
             except ValueError:
                 return None
+        if not isinstance(value, datetime):
+            return None
         return value.replace(tzinfo=self.db_tz).astimezone(UTC) if value.tzinfo is None else value
+
+    def _concat(self, row_id, udh):
+        """(reference, total, sequence) from an inbox row's UDH; None (a message on its own) when there is none
+        or it cannot be read: one bad row must not stop the others."""
+        if not udh:
+            return None
+        try:
+            raw = udh if isinstance(udh, bytes | bytearray | memoryview) else bytes.fromhex(str(udh).strip())
+            return encoding.parse_concat(bytes(raw))
+        except (ValueError, TypeError, IndexError):
+            log.warning("Gammu inbox row %s: unreadable UDH %r, taken as a message on its own", row_id, str(udh)[:40])
+            return None
 
     def _read_inbox(self, limit) -> list[InboundSMS]:
         where = '"Processed" = %s AND "RecipientID" = %s' if self.phone_id else '"Processed" = %s'
         query = 'SELECT "ID", "SenderNumber", "TextDecoded", "UDH", "ReceivingDateTime", "RecipientID" FROM inbox'
         query += f' WHERE {where} ORDER BY "ID" LIMIT %s'  # noqa: S608 (placeholders only)
         rows, _ = self._execute(query, (self._bool(False), *([self.phone_id] if self.phone_id else []), limit * 4))
-        messages, groups = [], {}
-        for row_id, number, text, udh, received, _recipient in rows:
-            concat = encoding.parse_concat(bytes.fromhex(udh)) if udh else None
-            if concat is None or concat[1] == 1:
-                messages.append((row_id, InboundSMS(number, text or "", f"gammu-{row_id}", self._received_at(received))))
-                continue
-            ref, total, seq = concat
-            groups.setdefault((number, ref, total), {})[seq] = (row_id, text or "", received)
+        messages, groups, unusable = [], {}, []
+        for row in rows:
+            row_id = row[0]
+            try:
+                _id, number, text, udh, received, _recipient = row
+                number, text = clean_text(number).strip(), clean_text(text)  # NUL, lone surrogates, controls
+                concat = self._concat(row_id, udh)
+                if concat is None or concat[1] == 1:
+                    messages.append((row_id, InboundSMS(number, text, f"gammu-{row_id}", self._received_at(received))))
+                    continue
+                ref, total, seq = concat
+                groups.setdefault((number, ref, total), {})[seq] = (row_id, text, received)
+            except Exception:
+                log.exception("Gammu inbox row %s cannot be read; marked processed and left in Gammu's inbox", row_id)
+                unusable.append(row_id)
+        if unusable:
+            self._mark_processed(unusable)
         # Gammu 1.42 (schema 17) joins the text into the first part's row and leaves the others empty; other
         # set-ups store one row per part. Joining the texts in order handles both.
         expired_before = datetime.now(UTC).timestamp() - self.multipart_timeout
@@ -285,19 +486,38 @@ class GammuBackend(BaseSmsBackend):
         self._pending_inbox = {id(sms): sms for sms in result}
         return result
 
-    def acknowledge(self, reports, inbound):
-        """Mark the committed replies processed in Gammu's inbox (a failed commit leaves them for next time)."""
-        row_ids = []
-        for sms in inbound:
-            row_ids += getattr(self, "_inbox_rows", {}).get(id(sms), [])
-        if not row_ids or self._conn is None:
-            return
+    def _mark_processed(self, row_ids) -> None:
         with self._lock, self._transaction():
-            for start in range(0, len(row_ids), 500):
-                chunk = row_ids[start : start + 500]
+            for start in range(0, len(row_ids), CHUNK):
+                chunk = row_ids[start : start + CHUNK]
                 marks = ", ".join(["%s"] * len(chunk))
                 self._execute(f'UPDATE inbox SET "Processed" = %s WHERE "ID" IN ({marks})',  # noqa: S608
                               (self._bool(True), *chunk), fetch=False)
+
+    def acknowledge(self, reports, inbound):
+        """Called once the reports and replies are committed on our side: the status cursor moves on, and the
+        replies are marked processed in Gammu's inbox (a failed commit leaves both for next time). Should
+        Gammu's database be away now, the rows are remembered and marked first thing on the next poll, so a
+        reply is never stored twice."""
+        if self._pending is not None and reports:
+            handed, state = self._pending
+            if handed <= {r.gateway_message_id for r in reports}:
+                self._keep(state)
+        row_ids = []
+        for sms in inbound:
+            row_ids += getattr(self, "_inbox_rows", {}).get(id(sms), [])
+        if not row_ids:
+            return
+        if self._conn is None:
+            self._unacked_rows.update(row_ids)
+            return
+        try:
+            self._mark_processed(row_ids)
+        except Exception as error:
+            log.warning("Gammu database: could not mark %d stored replies processed (%s); will retry",
+                        len(row_ids), error)
+            self._unacked_rows.update(row_ids)
+            self.close()
 
     # ------------------------------------------------------------ taking messages back from a dead modem
 
@@ -306,53 +526,63 @@ class GammuBackend(BaseSmsBackend):
         return now if self._pg else now.strftime("%Y-%m-%d %H:%M:%S")
 
     def take_back(self, limit: int = 500) -> list[str]:
-        """Remove from Gammu's outbox our messages gammu-smsd has not started, and return the part ids of every
-        one of our waiting parts that is now in neither ``outbox`` nor ``sentitems``: certainly never sent.
+        """Remove from Gammu's outbox our messages gammu-smsd has not started, and return the part ids of our
+        waiting parts that are now in neither ``outbox`` nor ``sentitems``: certainly never sent.
 
         A row is deleted only if no daemon holds it (``SendingTimeOut`` in the past: gammu-smsd takes a row by
         moving it into the future, in one statement) and no part of it reached ``sentitems``. Both checks are in
         the DELETE itself, so a gammu-smsd coming back at that moment either takes the row or finds it gone.
-        The returned ids are computed from the tables, so a crash between the two steps loses nothing.
+        The parts of the rows deleted now are returned, and so are those found missing in a window of waiting
+        parts that moves on at each call and wraps around (keyset on our side): a crash between the two steps
+        loses nothing, however many parts wait.
         """
         from abah.sms.models import MessagePart
 
-        if self._conn is None:
-            self.open()
-        prefix = f"{self.creator_id}:"
-        where = '"CreatorID" LIKE %s' + (' AND "SenderID" = %s' if self.phone_id else "")
-        params = (prefix + "%", *([self.phone_id] if self.phone_id else []))
-        rows, _ = self._execute(f'SELECT "ID" FROM outbox WHERE {where} ORDER BY "ID" LIMIT %s',  # noqa: S608
-                                (*params, limit))
-        with self._lock, self._transaction():
-            for (outbox_id,) in rows:
-                _rows, cursor = self._execute(
-                    'DELETE FROM outbox WHERE "ID" = %s AND ("SendingTimeOut" IS NULL OR "SendingTimeOut" < %s) '
-                    'AND NOT EXISTS (SELECT 1 FROM sentitems WHERE sentitems."ID" = %s)',
-                    (outbox_id, self._db_now(), outbox_id), fetch=False,
-                )
-                if cursor.rowcount == 1:
-                    self._execute('DELETE FROM outbox_multipart WHERE "ID" = %s', (outbox_id,), fetch=False)
-        waiting = list(
-            MessagePart.objects.filter(gateway=self.name, status=MessagePart.Status.SENT)
-            .order_by("-id").values_list("gateway_message_id", flat=True)[: limit * 4]  # newest: a dead modem's
-        )
-        outbox_ids = sorted({int(gid.split(".")[0]) for gid in waiting if gid.split(".")[0].isdigit()})
-        present = set()
-        for start in range(0, len(outbox_ids), 500):
-            chunk = outbox_ids[start : start + 500]
-            marks = ", ".join(["%s"] * len(chunk))
-            for table in ("outbox", "sentitems"):
-                found, _ = self._execute(f'SELECT DISTINCT "ID" FROM {table} WHERE "ID" IN ({marks})', chunk)  # noqa: S608
-                present.update(row[0] for row in found)
-        return [gid for gid in waiting if gid.split(".")[0].isdigit() and int(gid.split(".")[0]) not in present]
+        with self._guard():
+            prefix = f"{self.creator_id}:"
+            where = '"CreatorID" LIKE %s' + (' AND "SenderID" = %s' if self.phone_id else "")
+            params = (prefix + "%", *([self.phone_id] if self.phone_id else []))
+            rows, _ = self._execute(f'SELECT "ID" FROM outbox WHERE {where} ORDER BY "ID" LIMIT %s',  # noqa: S608
+                                    (*params, limit))
+            returned: list[str] = []
+            with self._lock, self._transaction():
+                for (outbox_id,) in rows:
+                    extra, _ = self._execute('SELECT COUNT(*) FROM outbox_multipart WHERE "ID" = %s', (outbox_id,))
+                    _rows, cursor = self._execute(
+                        'DELETE FROM outbox WHERE "ID" = %s AND ("SendingTimeOut" IS NULL OR "SendingTimeOut" < %s) '
+                        'AND NOT EXISTS (SELECT 1 FROM sentitems WHERE sentitems."ID" = %s)',
+                        (outbox_id, self._db_now(), outbox_id), fetch=False,
+                    )
+                    if cursor.rowcount == 1:
+                        self._execute('DELETE FROM outbox_multipart WHERE "ID" = %s', (outbox_id,), fetch=False)
+                        returned += [f"{outbox_id}.{seq}" for seq in range(1, extra[0][0] + 2)]
+            position = getattr(self, "_take_back_position", 0)
+            window = list(
+                MessagePart.objects.filter(gateway=self.name, status=MessagePart.Status.SENT, id__gt=position)
+                .order_by("id").values_list("id", "gateway_message_id")[: limit * 4]
+            )
+            self._take_back_position = window[-1][0] if len(window) == limit * 4 else 0  # else: wrap around
+            waiting = [gid for _pk, gid in window if gid.split(".")[0].isdigit()]
+            outbox_ids = sorted({int(gid.split(".")[0]) for gid in waiting})
+            present = set()
+            for start in range(0, len(outbox_ids), CHUNK):
+                chunk = outbox_ids[start : start + CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                for table in ("outbox", "sentitems"):
+                    found, _ = self._execute(f'SELECT DISTINCT "ID" FROM {table} WHERE "ID" IN ({marks})',  # noqa: S608
+                                             chunk)
+                    present.update(row[0] for row in found)
+            missing = [gid for gid in waiting if int(gid.split(".")[0]) not in present]
+            return list(dict.fromkeys(returned + missing))
 
     # ------------------------------------------------------------ health
 
     def outbox_size(self) -> int:
         """Rows of ours (this modem's, when pinned) still in Gammu's outbox: the modem's backlog."""
         where = '"CreatorID" LIKE %s' + (' AND "SenderID" = %s' if self.phone_id else "")
-        rows, _ = self._execute(f"SELECT COUNT(*) FROM outbox WHERE {where}",  # noqa: S608 (placeholders only)
-                                (f"{self.creator_id}:%", *([self.phone_id] if self.phone_id else [])))
+        with self._guard():
+            rows, _ = self._execute(f"SELECT COUNT(*) FROM outbox WHERE {where}",  # noqa: S608 (placeholders only)
+                                    (f"{self.creator_id}:%", *([self.phone_id] if self.phone_id else [])))
         return rows[0][0]
 
     def phones(self) -> list[dict]:
@@ -361,7 +591,8 @@ class GammuBackend(BaseSmsBackend):
         if self.phone_id:
             query += ' WHERE "ID" = %s'
 
-        rows, _ = self._execute(query, (self.phone_id,) if self.phone_id else ())
+        with self._guard():
+            rows, _ = self._execute(query, (self.phone_id,) if self.phone_id else ())
         now = datetime.now(UTC)
         result = []
         for phone_id, timeout, signal, battery, sent, received, net_name, imei in rows:
@@ -378,9 +609,7 @@ class GammuBackend(BaseSmsBackend):
 
     def status(self):
         try:
-            if self._conn is None:
-                self.open()
-            phones = self.phones()
+            phones = self.phones()  # a broken connection is closed there: the next call reconnects
         except Exception as error:
             return False, f"Gammu database: {error}"[:255]
         if not phones:
