@@ -221,6 +221,8 @@ if env("ABAH_SMS_INFO_PHONE"):
     ABAH_SMS_INFO_PHONE = env("ABAH_SMS_INFO_PHONE")  # {telp} in the texts: the bureau's information line
 if env("ABAH_SMS_MONEY_LEGACY"):
     ABAH_SMS_MONEY_LEGACY = env_bool("ABAH_SMS_MONEY_LEGACY")  # "Rp. 400.000.000,00" instead of "Rp400.000.000,00"
+if env("ABAH_SMS_REPORT_EXPIRY_HOURS"):
+    SMS_REPORT_EXPIRY_HOURS = float(env("ABAH_SMS_REPORT_EXPIRY_HOURS"))  # 48: a text with no receipt is "no report"
 if env("ABAH_NPHD_TIME"):
     ABAH_NPHD_TIME = env("ABAH_NPHD_TIME")  # "09:00": default time of an NPHD signing
 if env("ABAH_NPHD_PLACE"):

@@ -295,7 +295,8 @@ def progress(broadcast: Broadcast) -> dict:
     delivered = counts.get(st.DELIVERED, 0)
     failed = counts.get(st.FAILED, 0)
     withdrawn = counts.get(st.CANCELLED, 0)
-    created = waiting + sent + delivered + failed + withdrawn
+    no_report = counts.get(st.NO_REPORT, 0)  # accepted, no delivery report within the expiry
+    created = waiting + sent + delivered + failed + withdrawn + no_report
     total = max(broadcast.total, created + broadcast.skipped, 1)
 
     def pct(n):
@@ -303,8 +304,9 @@ def progress(broadcast: Broadcast) -> dict:
 
     return {
         "total": broadcast.total, "created": created, "waiting": waiting, "sent": sent, "delivered": delivered,
-        "failed": failed, "withdrawn": withdrawn, "skipped": broadcast.skipped,
+        "failed": failed, "withdrawn": withdrawn, "no_report": no_report, "skipped": broadcast.skipped,
         "pct_delivered": pct(delivered), "pct_sent": pct(sent), "pct_failed": pct(failed),
+        "pct_no_report": pct(no_report),
         "pct_withdrawn": pct(withdrawn), "pct_waiting": pct(waiting),
         "pct_queued": round(100 * (created + broadcast.skipped) / total, 1),
         "running": broadcast.is_active or (broadcast.status == Broadcast.Status.QUEUED and waiting > 0),

@@ -11,12 +11,13 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from abah.notifications import unreported
 from abah.notifications.models import Notification
 from abah.notifications.services import notify
 from abah.sms import signals as sms_signals
 
 from . import signals
-from .messaging import institution_of
+from .messaging import PARTY_TYPE, institution_of
 from .models import Grant
 
 K = Notification.Kind
@@ -89,6 +90,33 @@ def on_message_received(sender, message, conversation=None, **kwargs):
                                                  "text": Truncator(message.text).chars(120)}))
 
 
+def unreported_responsible(messages):
+    """Automatic texts to an institution that got no delivery report: the petugas of the institution's active
+    grants (the thread's party tells the institution). Texts elsewhere, or to an institution nobody is assigned
+    to, are left to the notifications app (the Admins)."""
+    institution_ids = {}
+    for message in messages:
+        conversation = message.conversation
+        if conversation is not None and conversation.party_type == PARTY_TYPE and conversation.party_id.isdigit():
+            institution_ids[message.pk] = int(conversation.party_id)
+    if not institution_ids:
+        return {}
+    petugas: dict[int, set[int]] = {}
+    for institution_id, user_id in (
+        Grant.objects.filter(institution_id__in=set(institution_ids.values()), petugas__isnull=False)
+        .exclude(status=Grant.Status.ARSIP)
+        .values_list("institution_id", "petugas_id")
+        .distinct()
+    ):
+        petugas.setdefault(institution_id, set()).add(user_id)
+    users = get_user_model().objects.in_bulk({pk for ids in petugas.values() for pk in ids})
+    return {
+        message_id: [users[pk] for pk in sorted(petugas[institution_id]) if pk in users]
+        for message_id, institution_id in institution_ids.items()
+        if institution_id in petugas
+    }
+
+
 def connect() -> None:
     """Called from GrantsConfig.ready()."""
     signals.contact_changed.connect(on_contact_changed, dispatch_uid="grants.notify_contact")
@@ -97,3 +125,4 @@ def connect() -> None:
     signals.grant_status_changed.connect(on_grant_status_changed, dispatch_uid="grants.notify_status")
     sms_signals.message_typed.connect(on_message_typed, dispatch_uid="grants.notify_typed")
     sms_signals.message_received.connect(on_message_received, dispatch_uid="grants.notify_reply")
+    unreported.register_responsible(unreported_responsible)

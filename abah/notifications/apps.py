@@ -19,3 +19,9 @@ class NotificationsConfig(AppConfig):
         register_badge("messages", messages_badge)
         register_menu(MenuItem("ucp", pgettext_lazy("list", "Notifications"), "notifications:list", order=20, icon="bell"))
         register_menu(MenuItem("ucp", pgettext_lazy("internal", "Messages"), "notifications:inbox", order=30, icon="envelope"))
+
+        from abah.sms.signals import messages_unreported
+
+        from .unreported import on_messages_unreported
+
+        messages_unreported.connect(on_messages_unreported, dispatch_uid="notifications.unreported")

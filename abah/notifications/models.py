@@ -27,6 +27,7 @@ class Notification(models.Model):
         MESSAGE_SENT = "message_sent", _("Message sent")
         REPLY_RECEIVED = "reply_received", _("Reply received")
         MESSAGE_FAILED = "message_failed", _("Message not delivered")
+        MESSAGE_UNREPORTED = "message_unreported", _("No delivery report")
         DISBURSEMENT_RECORDED = "disbursement_recorded", _("Disbursement recorded")
         BILLING_SENT = "billing_sent", _("Billing sent")
         NOTE_ADDED = "note_added", _("Note added")

@@ -46,15 +46,18 @@ def _target_fields(target) -> dict:
 
 
 @transaction.atomic
-def notify(*, user, kind: str, text: str, target=None, actor=None) -> Notification:
+def notify(*, user, kind: str, text: str, target=None, actor=None, url: str = "") -> Notification:
     """Tell ``user`` that ``kind`` happened on ``target``; merge into their unread notification of the same
-    (kind, target) if there is one. New notifications are delivered by e-mail / SMS per the user's choices."""
+    (kind, target) if there is one. New notifications are delivered by e-mail / SMS per the user's choices.
+    ``url``: the link when the target has none of its own (or there is no target)."""
     if kind not in Notification.Kind.values:
         raise ValueError(f"notify(): unknown kind {kind!r}")
     text = Truncator(" ".join(str(text).split())).chars(500)
     if not text:
         raise ValueError("notify(): text is required")
     fields = _target_fields(target)
+    if url and not fields["url"]:
+        fields["url"] = url[:500]
     now = timezone.now()
     existing = _merge(user=user, kind=kind, fields=fields, text=text, actor=actor, now=now)
     if existing is not None:

@@ -130,3 +130,16 @@ def max_attempts() -> int:
 def retry_backoff() -> tuple[float, float]:
     """(first delay, cap) in seconds for temporary failures: first, 2×first, 4×first … up to cap."""
     return tuple(getattr(settings, "SMS_RETRY_BACKOFF", (30.0, 3600.0)))
+
+
+def report_expiry_hours() -> float:
+    """SMS_REPORT_EXPIRY_HOURS (default 48): a message accepted by a gateway with no final delivery report after
+    this long becomes "no report" (abah/sms/expiry.py); a late receipt still settles it."""
+    value = getattr(settings, "SMS_REPORT_EXPIRY_HOURS", 48)
+    try:
+        hours = float(value)
+    except (TypeError, ValueError) as error:
+        raise ImproperlyConfigured(f"SMS_REPORT_EXPIRY_HOURS must be a number of hours, not {value!r}") from error
+    if not hours > 0:
+        raise ImproperlyConfigured(f"SMS_REPORT_EXPIRY_HOURS must be more than 0, not {value!r}")
+    return hours
