@@ -24,22 +24,26 @@ def free_port() -> int:
 
 class SmscPeer:
     """The SMSC peer process; ``stop()`` kills it (SIGKILL: an SMSC crash), ``start()`` brings it back on
-    the same port and journal, so it still owes the receipts it had not delivered."""
+    the same port and journal, so it still owes the receipts it had not delivered.
 
-    def __init__(self, workdir: Path):
+    ``ids_from_one``: message ids "1", "2", … from 1 on every start (an SMSC whose counter restarts);
+    ``no_resend``: each receipt is sent once, acknowledged or not (see smsc_peer)."""
+
+    def __init__(self, workdir: Path, *, ids_from_one: bool = False, no_resend: bool = False):
         self.port = free_port()
         self.journal = workdir / "smsc-journal.jsonl"
         self.log = workdir / "smsc-peer.log"
         self.proc = None
         self.control_port = None
         self.starts = 0
+        self.flags = [*(["--ids-from-one"] if ids_from_one else []), *(["--no-resend"] if no_resend else [])]
 
     def start(self, attempts: int = 50):
         for _ in range(attempts):  # the port may linger a moment after a kill
             with open(self.log, "a") as log:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "tests.sms.peers.smsc_peer", "--port", str(self.port),
-                     "--journal", str(self.journal)],
+                     "--journal", str(self.journal), *self.flags],
                     cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
                 )
             line = proc.stdout.readline()
@@ -73,6 +77,28 @@ class SmscPeer:
     def stats(self) -> dict:
         return json.loads(self.command("stats"))
 
+    def submitted(self) -> int:
+        """Accepted submit_sm over every run of this journal (cheap: for a test's progress loop)."""
+        return int(self.command("submits"))
+
+    def raw(self, source: str, dest: str, data_coding: int, data: bytes, *, esm_class: int = 0) -> None:
+        """One deliver_sm with exactly these bytes and this data_coding (odd inbound data)."""
+        self.wait_for_session()
+        answer = self.command(f"raw {source} {dest} {data_coding} {data.hex()} {esm_class}")
+        assert answer.startswith("ok "), answer
+
+    def journal_records(self) -> list[dict]:
+        """The peer's own record (it survives the peer being killed): start, submit, owe, paid, tried."""
+        return read_journal(self.journal)
+
+    def submits_by_destination(self) -> dict[str, list[dict]]:
+        """Each destination's accepted submits (journal records with id, run and time), all runs together."""
+        result: dict[str, list[dict]] = {}
+        for record in self.journal_records():
+            if record["op"] == "submit":
+                result.setdefault(record["dst"], []).append(record)
+        return result
+
     def wait_for_session(self, timeout: float = 10.0) -> None:
         """Our side may report "bound" before the peer's event loop has registered the session."""
         deadline = time.monotonic() + timeout
@@ -85,6 +111,19 @@ class SmscPeer:
         answer = self.command(f"mo {source} {dest} {alphabet} {text.encode().hex()}{' sar' if sar else ''}")
         assert answer.startswith("ok "), answer
         return int(answer.split()[1])
+
+
+def read_journal(path: Path) -> list[dict]:
+    records = []
+    if not Path(path).exists():
+        return records
+    with open(path) as journal:
+        for line in journal:
+            try:
+                records.append(json.loads(line))
+            except ValueError:  # a line cut short by a kill
+                continue
+    return records
 
 
 @pytest.fixture
