@@ -24,11 +24,19 @@ import time
 import uuid
 from datetime import timedelta
 
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
 from abah.core.formatting import WIB
+from abah.core.text import clean_text
 
 from . import conf, search, services
 from .backends import get_backend
@@ -45,6 +53,23 @@ NOTHING = Q(pk__in=[])
 TAKE_BACK_SECONDS = 5.0  # how often a worker whose modem is down looks for messages to take back
 INDEX_BATCH = 1000  # new messages moved into the search index per step (sms.search.flush)
 INDEX_SECONDS = 5.0  # while the queue stays busy, the search index still catches up this often
+FAULT_BACKOFF = (0.5, 15.0)  # first and longest pause after a fault (database away, a bug): doubling in between
+
+
+def is_outage(error: BaseException) -> bool:
+    """The database is away or refused the transaction as a whole (connection lost, server restarting, SQLite
+    locked, serialization failure, deadlock): wait and try again; nothing about one message is wrong."""
+    driver = getattr(connection, "Database", None)
+    kinds = (OperationalError, InterfaceError)
+    if driver is not None:
+        kinds += (driver.OperationalError, driver.InterfaceError)
+    return isinstance(error, kinds)
+
+
+def describe(error: BaseException) -> str:
+    """An exception in one line of words (a driver's message may span several)."""
+    text = " ".join(str(error).split())
+    return f"{error.__class__.__name__}: {text}"[:255] if text else error.__class__.__name__
 
 
 class RateLimiter:
@@ -96,6 +121,13 @@ class Daemon:
         self._others_at = -HEALTH_SECONDS
         self._down_since = None
         self._last_take_back = -TAKE_BACK_SECONDS
+        # Results the gateway gave that could not be committed yet (the database went away): recorded first
+        # thing once it is back, so a message the gateway took is never sent again because we forgot it.
+        self._unrecorded: list[tuple[list[SendResult], dict[int, int]]] = []
+        self._faults = 0  # faults in a row: the pause doubles with each
+        self._fault_since = None
+        self.last_error, self.last_error_at = "", None
+        self._watch_since = time.monotonic()  # other gateways count as down only after a grace of watching
 
     # ------------------------------------------------------------ lifecycle
 
@@ -115,30 +147,98 @@ class Daemon:
         idle_rounds = 0
         self.backend.open()  # a misconfigured gateway (wrong schema version …) stops the daemon here, in words
         self._opened = True
-        self.heartbeat(force=True)  # the other gateways' workers route by these heartbeats: announce at once
+        self._watch_since = time.monotonic()
+        try:
+            self.heartbeat(force=True)  # the other gateways' workers route by these heartbeats: announce at once
+        except Exception as error:
+            self._fault(error, pause=False)
         try:
             while self.running:
                 if not connection.in_atomic_block:  # a caller's transaction (tests) must keep its connection
                     close_old_connections()
-                done = self.tick(drain=once)
-                if once:
+                try:
+                    done = self.tick(drain=once)
+                    if exit_when_idle and not done:
+                        busy = Message.objects.filter(status__in=[Message.Status.QUEUED, Message.Status.SENDING,
+                                                                  ]).exists() or bool(self._unrecorded)
+                        idle_rounds = 0 if busy else idle_rounds + 1
+                except Exception as error:
+                    if connection.in_atomic_block:  # a caller's transaction cannot be resumed: theirs to handle
+                        raise
+                    self._fault(error)
+                    done = 0
+                else:
+                    self._recovered()
+                if once and not self._unrecorded:
                     break
                 if deadline and time.monotonic() > deadline:
                     break
                 if done:
                     idle_rounds = 0
                     continue
-                if exit_when_idle:
-                    busy = Message.objects.filter(status__in=[Message.Status.QUEUED, Message.Status.SENDING]).exists()
-                    idle_rounds = 0 if busy else idle_rounds + 1
-                    if idle_rounds >= 2:
-                        break
+                if exit_when_idle and idle_rounds >= 2:
+                    break
                 self._sleep(self.interval)
         finally:
             for sig, handler in previous.items():  # the caller's handlers again (a test runner's Ctrl-C)
                 signal.signal(sig, handler)
             self.backend.close()
-            self.heartbeat(state="stopped", force=True)
+            try:
+                self.heartbeat(state="stopped", force=True)
+            except Exception as error:  # the database is away: the status page will see the heartbeat go stale
+                log.warning("could not record that worker %s stopped: %s", self.worker_id, describe(error))
+
+    # ------------------------------------------------------------ faults
+
+    def _fault(self, error: BaseException, *, pause: bool = True) -> None:
+        """Survive a fault: log it once per outage (with its traceback when it is not the database being away),
+        drop the connection so the next round opens a new one, and wait, longer after each fault in a row."""
+        outage = is_outage(error)
+        words = describe(error)
+        self._faults += 1
+        now = timezone.now()
+        if self._faults == 1:
+            self._fault_since = time.monotonic()
+            if outage:
+                log.warning("database unavailable (%s); worker %s keeps running and retries%s", words, self.worker_id,
+                            f", holding the results of {self._held()} message(s)" if self._unrecorded else "")
+            else:
+                log.exception("worker %s: unexpected error, retrying: %s", self.worker_id, words)
+        elif not outage:
+            log.error("worker %s: error again (%d in a row): %s", self.worker_id, self._faults, words)
+        self.last_error = (("Database unavailable: " if outage else "") + words)[:255]
+        self.last_error_at = now
+        self.gateway_ok = self.gateway_ok  # the gateway is not at fault
+        self._last_heartbeat = 0.0  # tell the status page as soon as the database takes writes again
+        try:
+            connection.close()
+        except Exception:  # noqa: S110 (a connection that is already broken cannot be closed cleanly)
+            pass
+        if pause:
+            first, longest = FAULT_BACKOFF
+            self._sleep(min(longest, first * 2 ** min(self._faults - 1, 10)))
+
+    def _recovered(self) -> None:
+        if not self._faults:
+            return
+        log.warning("worker %s running normally again after %.1f s (%d failed round(s))", self.worker_id,
+                    time.monotonic() - (self._fault_since or time.monotonic()), self._faults)
+        self._faults, self._fault_since = 0, None
+
+    def _held(self) -> int:
+        return sum(len(results) for results, _attempts in self._unrecorded)
+
+    def flush_unrecorded(self) -> int:
+        """Record the results held through a fault, oldest first. Raises (and keeps them) while it still fails."""
+        done = 0
+        while self._unrecorded:
+            results, attempts = self._unrecorded[0]
+            self.record(results, attempts)
+            self._unrecorded.pop(0)
+            done += len(results)
+        if done:
+            log.warning("worker %s: recorded the results of %d message(s) held through a fault", self.worker_id, done)
+        return done
 
     def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -147,7 +247,8 @@ class Daemon:
 
     def tick(self, *, drain: bool = False) -> int:
         """One round: recover dead leases, send due batches, apply reports. Returns how much was done."""
-        done = self.recover_leases()
+        done = self.flush_unrecorded()  # before anything else: what the gateway took must not be sent again
+        done += self.recover_leases()
         done += self.take_back()
         # Bounded: a few batches, then reports, so a long queue never starves delivery reports.
         queue_empty = False
@@ -245,9 +346,20 @@ class Daemon:
         return [(pk, number, text, attempts + 1) for pk, number, text, attempts in rows]
 
     def send(self, claimed: list[tuple]) -> None:
-        batch = [OutgoingSMS(pk, number, text) for pk, number, text, _attempts in claimed]
+        batch = [OutgoingSMS(pk, number, text, attempts) for pk, number, text, attempts in claimed]
+        attempts = {pk: tries for pk, _n, _t, tries in claimed}
+        streamed: set[int] = set()
+
+        def on_results(results: list[SendResult]) -> None:
+            """A window the gateway accepted, recorded now (a crash then repeats one window, not the batch)."""
+            streamed.update(r.id for r in results)
+            self._record_or_hold(results, attempts)
+
         try:
-            results = self.backend.send_messages(batch)
+            if getattr(self.backend, "streams_results", False):
+                results = self.backend.send_messages(batch, on_results=on_results)
+            else:
+                results = self.backend.send_messages(batch)
             self.gateway_ok, self.gateway_error = True, ""
         except Exception as error:  # the gateway is down: everything in the batch is retried later
             log.exception("gateway %s failed on a batch of %d", self.gateway, len(batch))
@@ -257,68 +369,184 @@ class Daemon:
             handed = not isinstance(error, GatewayUnavailable)
             results = [SendResult(m.id, False, error_code="gateway_error", error_reason=str(error)[:255],
                                   temporary=True, handed_over=handed) for m in batch]
-        answered = {r.id for r in results}
+        answered = {r.id for r in results} | streamed
         results += [SendResult(m.id, False, error_code="no_answer", error_reason="The gateway gave no answer",
                                temporary=True, handed_over=True) for m in batch if m.id not in answered]
-        self.record(results, {pk: attempts for pk, _n, _t, attempts in claimed})
+        self._record_or_hold(results, attempts)
+        if self._unrecorded:
+            self.flush_unrecorded()  # raises while the database is still away: the run loop waits and retries
+
+    def _record_or_hold(self, results: list[SendResult], attempts: dict[int, int]) -> None:
+        """Record the gateway's answers; when the database is away, hold them (in order) until it is back."""
+        if not results:
+            return
+        if self._unrecorded:
+            self._unrecorded.append((results, attempts))
+            return
+        try:
+            self.record(results, attempts)
+        except Exception as error:
+            if connection.in_atomic_block:
+                raise
+            self._unrecorded.append((results, attempts))
+            log.warning("worker %s: the results of %d message(s) are held until the database takes them (%s)",
+                        self.worker_id, len(results), describe(error))
+            try:
+                connection.close()
+            except Exception:  # noqa: S110
+                pass
 
     def record(self, results: list[SendResult], attempts: dict[int, int]) -> None:
+        """Write the gateway's answers in one transaction. Should one message's data make it fail (a constraint,
+        a value the database refuses), each message is written on its own and the bad one is set aside with
+        its reason: the rest of the batch goes on. An outage (is_outage) is raised for the caller to hold."""
+        try:
+            self._record(results, attempts)
+            return
+        except Exception as error:
+            if is_outage(error):
+                raise
+            if len(results) == 1:
+                self._set_aside(results[0], error)
+                return
+            log.warning("worker %s: a batch of %d result(s) could not be recorded (%s); recording one by one",
+                        self.worker_id, len(results), describe(error))
+        for result in results:
+            try:
+                self._record([result], attempts)
+            except Exception as error:
+                if is_outage(error):
+                    raise
+                self._set_aside(result, error)
+
+    def _set_aside(self, result: SendResult, error: BaseException) -> None:
+        """One message whose result cannot be written as it is. Accepted: SENT without its part ids (no receipt
+        can find it; expiry settles it as "no report"). Refused: FAILED. The reason says why, in words."""
+        log.error("worker %s: message %s set aside, its result could not be recorded: %s", self.worker_id, result.id,
+                  describe(error))
+        now = timezone.now()
+        reason = f"The gateway's answer could not be recorded: {describe(error)}"[:255]
+        fields = ({"status": Message.Status.SENT, "sent_at": now} if result.accepted
+                  else {"status": Message.Status.FAILED, "failed_at": now})
+        with transaction.atomic():
+            updated = Message.objects.filter(
+                Q(status=Message.Status.SENDING, worker=self.worker_id) | Q(status=Message.Status.QUEUED),
+                pk=result.id,
+            ).update(gateway=self.gateway, lease_until=None, error_code="unrecorded", error_reason=reason, **fields)
+            if updated:
+                services.emit_status_changes([(result.id, Message.Status.SENDING, fields["status"])])
+        self.last_error, self.last_error_at = f"Message {result.id}: {describe(error)}"[:255], now
+
+    def _record(self, results: list[SendResult], attempts: dict[int, int]) -> None:
         now = timezone.now()
         mine = Message.objects.filter(status=Message.Status.SENDING, worker=self.worker_id)
         accepted = [r for r in results if r.accepted]
-        changes = []
-        with transaction.atomic():
-            if accepted:
-                self._record_accepted(accepted, mine, now)
-            changes = []
-            groups: dict[tuple, list[int]] = {}
-            first, cap = conf.retry_backoff()
-            gateway_down = None
-            for r in results:
-                if r.accepted:
-                    continue
-                tries = attempts.get(r.id, 1)
-                if r.temporary and not r.handed_over:
-                    if gateway_down is None:
-                        gateway_down = not self.own_health(fresh=True)[0]
-                    if gateway_down:  # never left us and the gateway is down: fail over at once, uncounted
-                        groups.setdefault(("failover", tries, r.error_code, r.error_reason), []).append(r.id)
-                        continue
-                if r.temporary and tries < conf.max_attempts():
-                    groups.setdefault(("retry", tries, r.error_code, r.error_reason, r.handed_over), []).append(r.id)
-                else:
-                    groups.setdefault(("fail", 0, r.error_code, r.error_reason), []).append(r.id)
-            for (what, tries, code, reason, *handed), ids in groups.items():
-                if what == "failover":
-                    mine.filter(id__in=ids).update(
-                        status=Message.Status.QUEUED, next_attempt_at=now, attempts=F("attempts") - 1, gateway="",
-                        lease_until=None, worker="", error_code=code[:32], error_reason=reason[:255],
-                    )
-                    changes += [(pk, Message.Status.SENDING, Message.Status.QUEUED) for pk in ids]
-                elif what == "retry":
-                    delay = min(cap, first * (2 ** (tries - 1)))
-                    # A message the gateway may have stays pinned to it; a definite "not sent" is free again.
-                    mine.filter(id__in=ids).update(
-                        status=Message.Status.QUEUED, next_attempt_at=now + timedelta(seconds=delay),
-                        lease_until=None, worker="", error_code=code[:32], error_reason=reason[:255],
-                        gateway=self.gateway if handed[0] else "",
-                    )
-                    changes += [(pk, Message.Status.SENDING, Message.Status.QUEUED) for pk in ids]
-                else:
-                    mine.filter(id__in=ids).update(
-                        status=Message.Status.FAILED, failed_at=now, gateway=self.gateway, lease_until=None,
-                        error_code=code[:32], error_reason=reason[:255],
-                    )
-                    changes += [(pk, Message.Status.SENDING, Message.Status.FAILED) for pk in ids]
-            services.emit_status_changes(changes)
+        polled: list[tuple] = []
+        try:
+            with transaction.atomic():
+                if accepted:
+                    self._record_accepted(accepted, now, polled)
+                self._record_refused(results, attempts, mine, now)
+        except BaseException:
+            for reports, inbound in polled:  # not committed: the gateway must hand these out again
+                self.backend.release(reports, inbound)
+            raise
 
-    def _record_accepted(self, accepted: list[SendResult], mine, now) -> None:
+    def _record_refused(self, results: list[SendResult], attempts: dict[int, int], mine, now) -> None:
+        changes = []
+        groups: dict[tuple, list[int]] = {}
+        first, cap = conf.retry_backoff()
+        gateway_down = None
+        for r in results:
+            if r.accepted:
+                continue
+            tries = attempts.get(r.id, 1)
+            if r.temporary and not r.handed_over:
+                if gateway_down is None:
+                    gateway_down = not self.own_health(fresh=True)[0]
+                if gateway_down:  # never left us and the gateway is down: fail over at once, uncounted
+                    groups.setdefault(("failover", tries, r.error_code, r.error_reason), []).append(r.id)
+                    continue
+            if r.temporary and tries < conf.max_attempts():
+                groups.setdefault(("retry", tries, r.error_code, r.error_reason, r.handed_over), []).append(r.id)
+            else:
+                groups.setdefault(("fail", 0, r.error_code, r.error_reason), []).append(r.id)
+        for (what, tries, code, reason, *handed), ids in groups.items():
+            if what == "failover":
+                mine.filter(id__in=ids).update(
+                    status=Message.Status.QUEUED, next_attempt_at=now, attempts=F("attempts") - 1, gateway="",
+                    lease_until=None, worker="", error_code=code[:32], error_reason=reason[:255],
+                )
+                changes += [(pk, Message.Status.SENDING, Message.Status.QUEUED) for pk in ids]
+            elif what == "retry":
+                delay = min(cap, first * (2 ** (tries - 1)))
+                # A message the gateway may have stays pinned to it; a definite "not sent" is free again.
+                mine.filter(id__in=ids).update(
+                    status=Message.Status.QUEUED, next_attempt_at=now + timedelta(seconds=delay),
+                    lease_until=None, worker="", error_code=code[:32], error_reason=reason[:255],
+                    gateway=self.gateway if handed[0] else "",
+                )
+                changes += [(pk, Message.Status.SENDING, Message.Status.QUEUED) for pk in ids]
+            else:
+                mine.filter(id__in=ids).update(
+                    status=Message.Status.FAILED, failed_at=now, gateway=self.gateway, lease_until=None,
+                    error_code=code[:32], error_reason=reason[:255],
+                )
+                changes += [(pk, Message.Status.SENDING, Message.Status.FAILED) for pk in ids]
+        services.emit_status_changes(changes)
+
+    def _open_messages(self, ids: list[int]) -> set[int]:
+        """Those of ``ids`` whose gateway answer is still ours to record: SENDING under this worker, or QUEUED
+        again because our lease ran out while the database was away (the gateway has them all the same).
+        Locked, so no other worker claims them meanwhile."""
+        found: set[int] = set()
+        skip = {} if connection.vendor == "sqlite" else {"of": ("self",)}
+        for start in range(0, len(ids), 900):
+            found.update(
+                Message.objects.filter(pk__in=ids[start : start + 900])
+                .filter(Q(status=Message.Status.SENDING, worker=self.worker_id) | Q(status=Message.Status.QUEUED))
+                .select_for_update(**skip).values_list("id", flat=True)
+            )
+        return found
+
+    def _note_reused_ids(self, rows: list[tuple]) -> None:
+        """An SMSC that restarted may hand out its message ids again from 1. The newer part owns the id from
+        now on (receipts go to the newest part with an id); the older parts are noted, and settled by expiry."""
+        gids = [row[3] for row in rows]
+        older: dict[int, list[str]] = {}
+        for start in range(0, len(gids), 900):
+            for pk, gid in MessagePart.objects.filter(
+                gateway=self.gateway, gateway_message_id__in=gids[start : start + 900], status=MessagePart.Status.SENT,
+            ).values_list("id", "gateway_message_id"):
+                older.setdefault(pk, []).append(gid)
+        if not older:
+            return
+        MessagePart.objects.filter(pk__in=list(older)).update(
+            error_code="id_reused",
+            error_reason="The gateway gave this message id to a newer message (it restarted); its receipt goes there",
+        )
+        log.warning("gateway %s reused %d message id(s) still awaiting a receipt (the SMSC restarted and counts "
+                    "from 1 again?): receipts for them go to the newer messages; the older ones are settled by "
+                    "expiry", self.gateway, len(older))
+
+    def _record_accepted(self, accepted: list[SendResult], now, polled: list) -> None:
         """Parts and SENT status for what the gateway took. An SMSC answers a fast receipt within milliseconds,
         so most receipts of the batch are already waiting: they are written with the parts (a delivered
         message goes straight to DELIVERED), instead of updating every part and message a second time."""
         reports, inbound, early = [], [], {}
+        open_ids = self._open_messages([r.id for r in accepted])
+        if len(open_ids) < len(accepted):
+            gone = [r.id for r in accepted if r.id not in open_ids]
+            log.warning("worker %s: %d message(s) the gateway accepted were taken back meanwhile (lease ended): "
+                        "they may be sent twice: %s", self.worker_id, len(gone), gone[:20])
+            accepted = [r for r in accepted if r.id in open_ids]
+            if not accepted:
+                return
+        mine = Message.objects.filter(Q(status=Message.Status.SENDING, worker=self.worker_id)
+                                      | Q(status=Message.Status.QUEUED))
         if self.backend.early_reports:
             reports, inbound = self.backend.poll(limit=self.batch_size * 4)
+            polled.append((reports, inbound))
             wanted = {gid for r in accepted for gid in r.part_ids}
             early = {report.gateway_message_id: report for report in reports if report.gateway_message_id in wanted}
         stamp = db_datetime(now)
@@ -326,6 +554,7 @@ class Daemon:
         for r in accepted:
             states = []
             for seq, gid in enumerate(r.part_ids, start=1):
+                gid = str(gid)[:64]
                 report = early.get(gid)
                 if report is None:
                     rows.append((r.id, seq, self.gateway, gid, MessagePart.Status.SENT, "", "", stamp))
@@ -343,6 +572,7 @@ class Daemon:
                 sent.append(r.id)
                 if MessagePart.Status.FAILED in states:
                     unsettled.append(r.id)
+        self._note_reused_ids(rows)
         insert_rows(
             MessagePart,
             ["message_id", "seq", "gateway", "gateway_message_id", "status", "error_code", "error_reason", "updated_at"],
@@ -367,23 +597,45 @@ class Daemon:
 
     def poll(self) -> int:
         """Apply the delivery reports and inbound messages the gateway has for us, in one transaction."""
-        with transaction.atomic():
-            reports, inbound = self.backend.poll(limit=self.batch_size * 2)
-            if reports:
-                services.apply_delivery_reports(gateway=self.gateway, reports=reports)
-            if self.unmatched_due():
-                services.retry_unmatched_reports(gateway=self.gateway)
-            self._receive(reports, inbound)
+        reports, inbound = [], []
+        try:
+            with transaction.atomic():
+                reports, inbound = self.backend.poll(limit=self.batch_size * 2)
+                if reports:
+                    services.apply_delivery_reports(gateway=self.gateway, reports=reports)
+                if self.unmatched_due():
+                    services.retry_unmatched_reports(gateway=self.gateway)
+                self._receive(reports, inbound)
+        except BaseException:
+            self.backend.release(reports, inbound)
+            raise
         return len(reports) + len(inbound)
 
     def _receive(self, reports, inbound) -> None:
         """Store the inbound messages; the gateway may forget them and the reports once this commits."""
         for sms in inbound:
-            services.receive_message(number=sms.number, text=sms.text, gateway=self.gateway,
-                                     gateway_message_id=sms.gateway_message_id, received_at=sms.received_at)
+            self._store_inbound(sms)
         if reports or inbound:
             backend = self.backend
             transaction.on_commit(lambda: backend.acknowledge(reports, inbound))
+
+    def _store_inbound(self, sms) -> None:
+        """One inbound message, in a savepoint: should the database refuse it as it is, it is stored with its
+        text spelled out in ASCII escapes and a note, so one odd message never holds back the others (nor comes
+        back for ever: the gateway redelivers what we do not acknowledge)."""
+        fields = {"number": sms.number, "gateway": self.gateway, "gateway_message_id": sms.gateway_message_id,
+                  "received_at": sms.received_at}
+        try:
+            with transaction.atomic():
+                services.receive_message(text=sms.text, **fields)
+        except DatabaseError as error:
+            if is_outage(error):
+                raise
+            log.error("gateway %s: inbound message from %s refused as it is (%s); stored with its text escaped",
+                      self.gateway, clean_text(sms.number)[:20], describe(error))
+            escaped = clean_text(str(sms.text or "").encode("ascii", "backslashreplace").decode("ascii"))
+            with transaction.atomic():
+                services.receive_message(text=escaped[:10000], **fields)
 
     def unmatched_due(self) -> bool:
         """Kept reports are retried about once a second, not on every poll."""
@@ -405,7 +657,7 @@ class Daemon:
                 "gateway": self.gateway, "hostname": socket.gethostname()[:255], "pid": os.getpid(),
                 "started_at": self.started_at, "seen_at": timezone.now(), "state": state,
                 "gateway_ok": ok and self.gateway_ok, "gateway_error": self.gateway_error or ("" if ok else detail),
-                "sent": self.sent_total,
+                "sent": self.sent_total, "last_error": self.last_error[:255], "last_error_at": self.last_error_at,
             },
         )
 
@@ -481,12 +733,25 @@ class Daemon:
         now_mono = time.monotonic()
         if now_mono - self._others_at >= HEALTH_SECONDS:
             self._others_at = now_mono
-            fresh_since = timezone.now() - timedelta(seconds=conf.HEALTH_STALE_SECONDS)
-            self._others_up = set(
-                WorkerHeartbeat.objects.filter(state="running", gateway_ok=True, seen_at__gte=fresh_since)
-                .exclude(gateway=self.gateway).values_list("gateway", flat=True).distinct()
-            )
+            self._others_up = self._gateways_not_known_down()
         return self._others_up | ({self.gateway} if self.own_health()[0] else set())
+
+    def _gateways_not_known_down(self) -> set[str]:
+        """The other gateways, but those certainly down: a fresh heartbeat that reports the gateway down, a
+        worker that said it stopped, or no fresh heartbeat through a whole grace period of watching. A worker
+        that has just started has not watched that long: until then, a gateway without a heartbeat yet counts
+        as up (its worker may be starting at this very moment), so a backup never takes a primary's kinds in
+        a start-up race."""
+        now = timezone.now()
+        grace = conf.HEALTH_STALE_SECONDS
+        fresh_since = now - timedelta(seconds=grace)
+        beats = list(WorkerHeartbeat.objects.filter(seen_at__gte=fresh_since).exclude(gateway=self.gateway)
+                     .values_list("gateway", "state", "gateway_ok"))
+        up = {gateway for gateway, state, ok in beats if state == "running" and ok}
+        if time.monotonic() - self._watch_since >= grace:
+            return up
+        known = {gateway for gateway, _state, _ok in beats}  # fresh news of these: up or down, it is certain
+        return up | {name for name in conf.gateways() if name != self.gateway and name not in known}
 
     def route_filter(self):
         """What this worker may claim now: None for everything, NOTHING while its gateway is down, else a Q.

@@ -13,6 +13,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from abah.core.text import clean_text
+
 from . import encoding, phone, routing
 from .backends.base import DeliveryReport
 from .dbutil import any_chunk, db_datetime, insert_rows, sequence_ids
@@ -374,7 +376,11 @@ def receive_message(*, number: str, text: str, gateway: str = "default", gateway
     """Store an incoming SMS and route it to its thread (or leave it for the unknown-sender list).
 
     The same gateway message id twice (a gateway re-delivering after a lost acknowledgement) is stored once.
+    Text and number pass through clean_text first: a gateway may hand over NUL, lone surrogates or control
+    characters (UCS-2 and 8-bit payloads), which the database or a page cannot hold.
     """
+    number, text = clean_text(number), clean_text(text)
+    gateway_message_id = clean_text(gateway_message_id)[:150]
     key = f"in:{gateway}:{gateway_message_id}" if gateway_message_id else None
     if key:
         existing = Message.objects.filter(idempotency_key=key).first()
@@ -432,14 +438,18 @@ def apply_delivery_reports(*, gateway: str, reports: list, now: datetime | None 
     if not reports:
         return 0
     now = now or timezone.now()
+    # A gateway may send anything as an id or a reason: what the columns cannot hold is cut, odd characters go.
+    reports = [DeliveryReport(clean_text(r.gateway_message_id)[:64], r.delivered, clean_text(r.error_code)[:32],
+                              clean_text(r.error_reason)[:255]) for r in reports]
     # Find the parts first and then update them by primary key: under READ COMMITTED every statement has its
     # own snapshot, so matching by gateway id twice could see a part the first statement did not.
     all_ids = [r.gateway_message_id for r in reports]
     parts: dict[str, tuple[int, int]] = {}
     for start in range(0, len(all_ids), 900):
+        # In id order, so that when an SMSC that restarted gave an id out again, the newest part owns it.
         for pk, gid, message_id in MessagePart.objects.filter(
             gateway=gateway, gateway_message_id__in=all_ids[start : start + 900]
-        ).values_list("id", "gateway_message_id", "message_id"):
+        ).order_by("id").values_list("id", "gateway_message_id", "message_id"):
             parts[gid] = (pk, message_id)
     unmatched = [r for r in reports if r.gateway_message_id not in parts]
     if unmatched:
@@ -485,7 +495,8 @@ def retry_unmatched_reports(*, gateway: str, limit: int = 1000, max_age_hours: i
 
 
 def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) -> int:
-    """Move SENT messages to DELIVERED (every part delivered) or FAILED (any part failed)."""
+    """Move SENT messages to DELIVERED (every part delivered) or FAILED (any part failed); a message marked
+    NO_REPORT after expiry too (a late receipt still wins)."""
     now = now or timezone.now()
     ids = list(message_ids)
     changes: list[tuple[int, str, str]] = []
@@ -509,8 +520,8 @@ def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) 
             elif row["delivered"] == row["total"]:
                 to_deliver.append(row["message_id"])
         if to_deliver:
-            Message.objects.filter(pk__in=to_deliver, status=Message.Status.SENT).update(
-                status=Message.Status.DELIVERED, delivered_at=now
+            Message.objects.filter(pk__in=to_deliver, status__in=Message.SETTLEABLE_STATUSES).update(
+                status=Message.Status.DELIVERED, delivered_at=now, error_code="", error_reason=""
             )
             changes += [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in to_deliver]
         if to_fail:
@@ -526,7 +537,7 @@ def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) 
             for pk in to_fail:
                 by_reason.setdefault(reasons.get(pk, ("", "")), []).append(pk)
             for (code, reason), pks in by_reason.items():
-                Message.objects.filter(pk__in=pks, status=Message.Status.SENT).update(
+                Message.objects.filter(pk__in=pks, status__in=Message.SETTLEABLE_STATUSES).update(
                     status=Message.Status.FAILED, failed_at=now, error_code=code, error_reason=reason
                 )
             changes += [(pk, Message.Status.SENT, Message.Status.FAILED) for pk in to_fail]

@@ -95,6 +95,11 @@ class BaseSmsBackend:
     def acknowledge(self, reports: list[DeliveryReport], inbound: list[InboundSMS]) -> None:
         """Called once the reports and inbound messages are committed to our database."""
 
+    def release(self, reports: list[DeliveryReport], inbound: list[InboundSMS]) -> None:
+        """Called when the worker could not commit what poll() gave it (the database went away): a backend that
+        forgets what it handed out must hand these out again. Backends that read from a table again need
+        nothing."""
+
     def status(self) -> tuple[bool, str]:
         """(connected, detail) for the status page."""
         return True, ""

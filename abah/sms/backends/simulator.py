@@ -55,7 +55,11 @@ class SimulatorBackend(BaseSmsBackend):
         accepted_at = db_datetime(now)
         low, high = self.dlr_delay
         rows, results = [], []
+        known = self._already_accepted([msg.id for msg in messages if msg.attempt > 1])
         for msg in messages:
+            if msg.id in known:  # an earlier try reached the SMSC and the worker died before recording it
+                results.append(SendResult(msg.id, True, known[msg.id]))
+                continue
             if self._throttled():
                 results.append(SendResult(msg.id, False, error_code="throttled",
                                           error_reason="Throttling error (ESME exceeded allowed message limits)",
@@ -75,6 +79,16 @@ class SimulatorBackend(BaseSmsBackend):
             results.append(SendResult(msg.id, True, part_ids))
         insert_rows(SimulatorDelivery, self.COLUMNS, rows)
         return results
+
+    @staticmethod
+    def _already_accepted(ids: list[int]) -> dict[int, list[str]]:
+        """{message id: part ids} of those the simulated SMSC holds already (a real SMSC's client reference)."""
+        found: dict[int, list[tuple[int, str]]] = {}
+        if ids:
+            for ref, seq, gid in SimulatorDelivery.objects.filter(client_ref__in=[str(pk) for pk in ids]).values_list(
+                    "client_ref", "seq", "gateway_message_id"):
+                found.setdefault(int(ref), []).append((seq, gid))
+        return {pk: [gid for _seq, gid in sorted(parts)] for pk, parts in found.items()}
 
     def poll(self, limit=1000):
         """Reports whose time has come and replies typed on virtual phones.

@@ -95,6 +95,11 @@ class _Job:
     temporary: tuple | None = None
     throttled: int = 0
     unknown: bool = False  # a segment went out and its answer never came: the SMSC may have it
+    streamed: bool = False  # its result went to the caller's on_results already
+
+    @property
+    def accepted(self) -> bool:
+        return not (self.permanent or self.temporary) and all(self.ids)
 
     @property
     def handed_over(self) -> bool:
@@ -113,6 +118,7 @@ class _Pending:
     link: "_Link"
     epoch: int
     sent_at: float
+    accepted: list = field(default_factory=list)  # the call's jobs accepted whole, not yet streamed
 
 
 class _Link:
@@ -312,6 +318,9 @@ class SmppBackend(BaseSmsBackend):
     reconnect_min/max, throttle_pause, throttle_retries, connect_wait, service_type, validity_period."""
 
     early_reports = True
+    # send_messages(on_results=…) hands over each window of accepted messages as soon as the SMSC answered
+    # them, so the worker records them at once: a crash then repeats at most one window of submits.
+    streams_results = True
 
     def __init__(self, name="default", *, host="127.0.0.1", port=2775, system_id="", password=None,
                  password_env="SMS_SMPP_PASSWORD",  # noqa: S107 (the name of a variable, not a secret)
@@ -472,15 +481,29 @@ class SmppBackend(BaseSmsBackend):
                 return link
         return None
 
-    def send_messages(self, messages):
+    def send_messages(self, messages, on_results=None):
+        """Submit the batch through the window; one SendResult per message. ``on_results``: called (in this
+        thread, without the lock) with the results of messages accepted whole, a window at a time; those are
+        not returned again."""
         if not self.links:
             self.open()
         jobs = [_Job(sms, self.segments(sms.text)) for sms in messages]
         batch: deque = deque((job, index) for job in jobs for index in range(len(job.segments)))
         mine: set[tuple[int, int]] = set()
+        accepted: list[_Job] = []
         down_since = None
         with self.cv:
             while batch or mine:
+                if on_results is not None and (len(accepted) >= self.window or (accepted and not batch)):
+                    ready, accepted[:] = list(accepted), []
+                    for job in ready:
+                        job.streamed = True
+                    self.cv.release()
+                    try:
+                        on_results([self._result(job) for job in ready])
+                    finally:
+                        self.cv.acquire()
+                    continue
                 now = time.monotonic()
                 self._expire(now, mine)
                 link = self._submit_link()
@@ -497,7 +520,7 @@ class SmppBackend(BaseSmsBackend):
                         continue
                     self.cv.release()
                     try:
-                        self._submit(link, job, index, batch, mine)
+                        self._submit(link, job, index, batch, mine, accepted)
                     except LinkDown:
                         batch.appendleft((job, index))
                         self.cv.acquire()
@@ -514,15 +537,15 @@ class SmppBackend(BaseSmsBackend):
             for job, _index in batch:
                 if not (job.permanent or job.temporary):
                     job.temporary = ("smpp_down", f"SMPP link down: {reason}"[:255])
-        return [self._result(job) for job in jobs]
+        return [self._result(job) for job in jobs if not job.streamed]
 
-    def _submit(self, link, job, index, batch, mine):
+    def _submit(self, link, job, index, batch, mine, accepted):
         data_coding, esm_class, payload, tlvs = job.segments[index]
 
         def register(sequence):
             with self.cv:
                 key = (link.epoch, sequence)
-                self.pending[key] = _Pending(job, index, batch, link, link.epoch, time.monotonic())
+                self.pending[key] = _Pending(job, index, batch, link, link.epoch, time.monotonic(), accepted)
                 mine.add(key)
 
         number = job.sms.number.removeprefix("+")
@@ -551,6 +574,8 @@ class SmppBackend(BaseSmsBackend):
                 job.ids[pending.index] = gid
                 self._remember(gid)
                 self.stats["accepted"] += 1
+                if job.accepted:
+                    pending.accepted.append(job)
             elif status in THROTTLING:
                 self.stats["throttled"] += 1
                 job.throttled += 1
@@ -718,6 +743,16 @@ class SmppBackend(BaseSmsBackend):
             for key in [k for k, (_o, _t, at) in self.unacked.items() if now - at > 600]:
                 del self.unacked[key]
         return reports, inbound
+
+    def release(self, reports, inbound):
+        """The worker could not commit these: hand them out again on the next poll (their deliver_sm stays
+        unanswered meanwhile)."""
+        with self.cv:
+            for obj, queue in [*((r, self.reports) for r in reversed(reports)),
+                               *((m, self.inbound) for m in reversed(inbound))]:
+                entry = self.unacked.pop(id(obj), None)
+                if entry is not None:
+                    queue.appendleft((obj, entry[1]) if queue is self.inbound else (obj, entry[1][0]))
 
     def acknowledge(self, reports, inbound):
         """The worker committed these: answer their deliver_sm now (on the session they came in on)."""
