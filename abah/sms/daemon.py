@@ -38,7 +38,7 @@ from django.utils import timezone
 from abah.core.formatting import WIB
 from abah.core.text import clean_text
 
-from . import conf, search, services
+from . import conf, expiry, search, services
 from .backends import get_backend
 from .backends.base import GatewayUnavailable, OutgoingSMS, SendResult
 from .dbutil import db_datetime, insert_rows
@@ -53,6 +53,7 @@ NOTHING = Q(pk__in=[])
 TAKE_BACK_SECONDS = 5.0  # how often a worker whose modem is down looks for messages to take back
 INDEX_BATCH = 1000  # new messages moved into the search index per step (sms.search.flush)
 INDEX_SECONDS = 5.0  # while the queue stays busy, the search index still catches up this often
+EXPIRY_SECONDS = 60.0  # how often a worker looks for sent messages whose report never came (sms.expiry)
 FAULT_BACKOFF = (0.5, 15.0)  # first and longest pause after a fault (database away, a bug): doubling in between
 
 
@@ -113,6 +114,7 @@ class Daemon:
         self._last_recovery = 0.0
         self._last_index = 0.0
         self._last_unmatched = 0.0
+        self._last_expiry = -EXPIRY_SECONDS
         self._signals = 0
         self._opened = False
         self._health = (False, "not checked yet")
@@ -269,8 +271,18 @@ class Daemon:
             if not polled:
                 break
         done += self.index(drain=drain, queue_empty=queue_empty)
+        done += self.expire()
         self.heartbeat()
         return done
+
+    def expire(self) -> int:
+        """About once a minute: sent messages without a final report after the configured hours become "no
+        report" (the clerk sees why, the person responsible is told); a late receipt still settles them."""
+        now_mono = time.monotonic()
+        if now_mono - self._last_expiry < EXPIRY_SECONDS:
+            return 0
+        self._last_expiry = now_mono
+        return expiry.expire_unreported()
 
     def index(self, *, drain: bool = False, queue_empty: bool = True) -> int:
         """Move new messages into the search index (sms.search): when nothing is due to be sent, or every
