@@ -6,6 +6,7 @@ The web server is one child like the others, so whatever a worker does, the web 
 
 import collections
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,8 +23,9 @@ STABLE_SECONDS = 30.0  # a child that ran this long was fine: its backoff starts
 FAST_FAILURES = 5  # more failures than this in a row, each within STABLE_SECONDS: a persistent fault
 TAIL_LINES = 30  # lines of stderr kept as the last error (the traceback)
 RECORD_RETRY_SECONDS = 5.0  # how soon a failed status write is tried again
-# A child that says one of these on its way out will not get better by itself.
-CONFIGURATION_ERRORS = ("CommandError", "ImproperlyConfigured", "SystemCheckError", "usage:")
+# A child that says one of these on its way out will not get better by itself (Django prints "CommandError: …",
+# a traceback ends in "django.core.exceptions.ImproperlyConfigured: …", argparse says "usage: …" and exits 2).
+CONFIGURATION_ERROR = re.compile(r"^\s*(?:[\w.]+\.)?(?:CommandError|ImproperlyConfigured|SystemCheckError)\b|^usage: ")
 
 
 def signal_name(code: int) -> str:
@@ -66,8 +68,11 @@ class Supervisor:
 
     def __init__(self, commands: list[tuple[str, list[str]]], *, cwd, env: dict, out: Callable[[str], None],
                  err: Callable[[str], None], record: Callable[[str, dict], None] | None = None,
+                 backoff: tuple[float, float] = (BACKOFF_MIN, BACKOFF_MAX), record_retry: float = RECORD_RETRY_SECONDS,
                  clock: Callable[[], float] = time.monotonic):
-        self.children = [Child(name, list(argv)) for name, argv in commands]
+        self.record_retry = record_retry
+        self.backoff_min, self.backoff_max = backoff
+        self.children = [Child(name, list(argv), backoff=self.backoff_min) for name, argv in commands]
         self.cwd, self.env = cwd, env
         self.out, self.err = out, err
         self.record = record
@@ -137,10 +142,10 @@ class Supervisor:
         if self.stopping:
             return
         if ran >= STABLE_SECONDS:  # it had been running fine: a passing fault, start again from a short wait
-            child.backoff, child.fast_failures = BACKOFF_MIN, 0
+            child.backoff, child.fast_failures = self.backoff_min, 0
         child.fast_failures += 1
         delay = child.backoff
-        child.backoff = min(BACKOFF_MAX, child.backoff * 2)
+        child.backoff = min(self.backoff_max, child.backoff * 2)
         child.restart_at = self.clock() + delay
         tail = [line for line in child.tail if line.strip()]
         if code is None:
@@ -151,18 +156,18 @@ class Supervisor:
             how = f"exited with code {code}"
         cause = tail[-1].strip() if tail else ""
         summary = f"{child.name} {how}" + (f": {cause}" if cause else "")
-        configuration = code == 2 or any(line.lstrip().startswith(CONFIGURATION_ERRORS) for line in tail[-5:])
+        configuration = code == 2 or any(CONFIGURATION_ERROR.match(line) for line in tail)
         if configuration:
             self._write_err(f"serve: {summary}\nserve: {child.name} cannot start: this is a configuration error, "
                             f"it will not go away by itself. Fix the configuration (settings, environment, "
-                            f"command line); serve keeps trying every {delay:.0f} s up to {BACKOFF_MAX:.0f} s.")
+                            f"command line); serve keeps trying, next in {delay:g} s (at most every {self.backoff_max:g} s).")
         elif child.fast_failures > FAST_FAILURES:
             self._write_err(f"serve: {summary}\nserve: {child.name} has failed {child.fast_failures} times in a "
                             f"row, each time within {STABLE_SECONDS:.0f} s of starting: something is wrong with "
                             f"its configuration or environment (database, gateway, port), not a passing fault. "
-                            f"Restarting in {delay:.0f} s.")
+                            f"Restarting in {delay:g} s.")
         else:
-            self._write_err(f"serve: {summary}; restarting in {delay:.0f} s (restart {child.restarts + 1})")
+            self._write_err(f"serve: {summary}; restarting in {delay:g} s (restart {child.restarts + 1})")
         text = summary + ("\n\n" + "\n".join(child.tail) if tail else "")
         self._set(child, pid=None, state="restarting", last_exit_code=code, last_error=text,
                   last_error_at=timezone.now())
@@ -178,7 +183,7 @@ class Supervisor:
         if self.record is None or not any(child.dirty for child in self.children):
             return
         now = self.clock()
-        if not force and self._record_failed_at is not None and now - self._record_failed_at < RECORD_RETRY_SECONDS:
+        if not force and self._record_failed_at is not None and now - self._record_failed_at < self.record_retry:
             return
         for child in self.children:
             if not child.dirty:
@@ -189,7 +194,7 @@ class Supervisor:
                 message = f"{error.__class__.__name__}: {str(error).strip()}"[:300]
                 if message != self._record_error:
                     self._write_err(f"serve: could not record the state of {child.name} in the database "
-                                    f"({message}); trying again in {RECORD_RETRY_SECONDS:.0f} s")
+                                    f"({message}); trying again every {self.record_retry:g} s")
                 self._record_error = message
                 self._record_failed_at = now
                 return

@@ -68,6 +68,7 @@ class Command(BaseCommand):
              no_restart, verbosity):
         deadline = time.monotonic() + max_seconds if max_seconds else None
         backoff = BACKOFF_MIN
+        failure = None  # (words, when) of the last error the command restarted from
         while True:
             daemon = None
             started = time.monotonic()
@@ -75,6 +76,8 @@ class Command(BaseCommand):
                 daemon = Daemon(gateway=gateway, batch_size=batch_size, lease_seconds=lease, interval=interval,
                                 worker_id=worker_id, stdout=self.stdout)
                 worker_id = daemon.worker_id  # a restarted daemon goes on under the same name (its heartbeat row)
+                if failure and hasattr(daemon, "last_error") and not daemon.last_error:
+                    daemon.last_error, daemon.last_error_at = failure  # its heartbeat shows why it was restarted
                 if verbosity > 1:
                     self.stdout.write(f"smsd {daemon.worker_id} on gateway {gateway} "
                                       f"({daemon.backend.__class__.__name__})")
@@ -98,7 +101,7 @@ class Command(BaseCommand):
                               "%.0f s (restart %d)", worker_id or "-", gateway, error.__class__.__name__, wait,
                               self.restarts)
                 self._clean_up(daemon)
-                self._remember(worker_id, error)
+                failure = self._remember(worker_id, error)
             if self._wait(wait, deadline):
                 return
 
@@ -117,17 +120,20 @@ class Command(BaseCommand):
         except Exception:
             log.warning("closing the database connection after the error failed", exc_info=True)
 
-    def _remember(self, worker_id: str, error: Exception) -> None:
+    def _remember(self, worker_id: str, error: Exception) -> tuple[str, object]:
         """The status page shows the last error on the worker's row; a database that is away is no reason to stop."""
+        words = " ".join(str(error).split())
+        text = f"Restarted after an error: {error.__class__.__name__}" + (f": {words}" if words else "")
+        failure = (text[:255], timezone.now())
         if not worker_id:
-            return
-        text = f"Restarted after an error: {error.__class__.__name__}: {error}"[:255]
+            return failure
         try:
-            WorkerHeartbeat.objects.filter(worker=worker_id).update(last_error=text, last_error_at=timezone.now())
+            WorkerHeartbeat.objects.filter(worker=worker_id).update(last_error=failure[0], last_error_at=failure[1])
         except Exception:
             log.warning("could not record the error of worker %s", worker_id, exc_info=True)
             if not connection.in_atomic_block:
                 connection.close()
+        return failure
 
     def _wait(self, seconds: float, deadline: float | None) -> bool:
         """Sleep before the restart; True when the run is over meanwhile (asked to stop, or --max-seconds)."""
