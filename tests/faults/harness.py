@@ -311,11 +311,16 @@ def count(result: Result, database: Database, peer, numbers: list[str]) -> Resul
     return result
 
 
-def in_flight(database: Database, peer, worker_id: str) -> int:
+def in_flight(database: Database, peer, worker_id: str = "", *, pid: int | None = None) -> int:
     """After a kill: the messages the dead worker holds (SENDING under its lease) that the peer has already
-    taken, i.e. submitted and not recorded; each may go out a second time when its lease ends."""
-    rows = database.try_query("SELECT number FROM sms_message WHERE status = 'sending' AND worker = %s",
-                              (worker_id,)) or []
+    taken, i.e. submitted and not recorded; each may go out a second time when its lease ends. The worker by
+    its id, or by its PID (a default worker id is host:pid:random)."""
+    if pid is not None:
+        rows = database.try_query("SELECT number FROM sms_message WHERE status = 'sending' AND worker LIKE %s",
+                                  (f"%:{pid}:%",)) or []
+    else:
+        rows = database.try_query("SELECT number FROM sms_message WHERE status = 'sending' AND worker = %s",
+                                  (worker_id,)) or []
     submitted = peer.submits_by_destination()
     return sum(1 for (num,) in rows if num.removeprefix("+") in submitted)
 
