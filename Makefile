@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN_ENV := DEBUG=1
 MANAGE := .venv/bin/python manage.py
 
-.PHONY: install run test test-sqlite test-postgres lint bench messages clean
+.PHONY: install run test test-sqlite test-postgres lint bench faults messages clean
 
 # Install uv (with pip) when missing, then Python and dependencies from uv.lock.
 install:
@@ -33,6 +33,10 @@ lint: install
 
 bench: install
 	@DEBUG=1 .venv/bin/python -m bench $(BENCH_ARGS)
+
+# The fault suite at full size (10,000 messages per run) on SQLite and PostgreSQL: one line of figures per fault.
+faults: install
+	@DEBUG=1 .venv/bin/python -m tests.faults $(FAULTS_ARGS)
 
 # Regenerate the translation catalogues from the sources (then translate the new entries).
 messages: install
