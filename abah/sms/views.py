@@ -422,8 +422,14 @@ def _status_context():
     minute_ago = now - timedelta(seconds=60)
     throughput = Message.objects.filter(sent_at__gte=minute_ago).count() / 60
     workers = list(WorkerHeartbeat.objects.filter(seen_at__gte=now - timedelta(days=1)).order_by("-seen_at"))
-    for worker in workers:
-        worker.alive = worker.state == "running" and worker.seen_at >= now - timedelta(seconds=15)
+    fresh_since = now - timedelta(seconds=conf.HEALTH_STALE_SECONDS)
+    for worker in workers:  # a heartbeat gone stale is a worker that stopped (killed, machine down), not a live one
+        worker.alive = worker.state == "running" and worker.seen_at >= fresh_since
+    from .models import ServiceProcess
+
+    processes = list(ServiceProcess.objects.order_by("hostname", "name"))  # what manage.py serve supervises
+    for process in processes:
+        process.error_summary = process.last_error.strip().splitlines()[0] if process.last_error.strip() else ""
     errors = list(
         Message.objects.filter(status=Message.Status.FAILED).select_related("conversation").order_by("-id")[:10]
     )
@@ -438,6 +444,7 @@ def _status_context():
             "failed": [hours[h]["failed"] for h in range(24)],
         },
         "throughput": throughput, "workers": workers, "alive": any(w.alive for w in workers), "errors": errors,
+        "processes": processes,
         "gateway_backend": gateway["BACKEND"].rsplit(".", 1)[-1], "now": now,
     }
 
