@@ -49,7 +49,12 @@ class Child:
     reader: threading.Thread | None = None
     # What the status page should show; written to the database by Supervisor.record (retried when it fails).
     status: dict = field(default_factory=dict)
-    dirty: bool = False
+    version: int = 0  # bumped by every change of status …
+    written: int = 0  # … and the version the database has
+
+    @property
+    def dirty(self) -> bool:
+        return self.written != self.version
 
     @property
     def pid(self) -> int | None:
@@ -81,6 +86,7 @@ class Supervisor:
         self.hostname = socket.gethostname()[:255]
         self._err_lock = threading.Lock()
         self._record_failed_at: float | None = None
+        self._writer: threading.Thread | None = None
         self._record_error = ""
 
     # ------------------------------------------------------------ starting and watching
@@ -176,29 +182,41 @@ class Supervisor:
 
     def _set(self, child: Child, **fields) -> None:
         child.status.update(fields, hostname=self.hostname, updated_at=timezone.now())
-        child.dirty = True
+        child.version += 1
 
-    def flush(self, *, force: bool = False) -> None:
-        """Write the children's pending status. A database that is away is logged once and tried again later."""
-        if self.record is None or not any(child.dirty for child in self.children):
+    def flush(self, *, force: bool = False, wait: float = 0.0) -> None:
+        """Write the children's pending status, in a thread of its own: a database that hangs or is away never
+        holds up the supervision (restarts go on); it is logged once and tried again later. ``wait``: join it."""
+        if self.record is None:
             return
-        now = self.clock()
-        if not force and self._record_failed_at is not None and now - self._record_failed_at < self.record_retry:
+        if self._writer is not None and self._writer.is_alive():
+            self._writer.join(wait)
+            if self._writer.is_alive():
+                return
+        if not any(child.dirty for child in self.children):
             return
-        for child in self.children:
-            if not child.dirty:
-                continue
+        if not force and self._record_failed_at is not None and \
+                self.clock() - self._record_failed_at < self.record_retry:
+            return
+        pending = [(child, child.version, dict(child.status)) for child in self.children if child.dirty]
+        self._writer = threading.Thread(target=self._write, args=(pending,), name="serve-record", daemon=True)
+        self._writer.start()
+        if wait:
+            self._writer.join(wait)
+
+    def _write(self, pending: list[tuple[Child, int, dict]]) -> None:
+        for child, version, status in pending:
             try:
-                self.record(child.name, dict(child.status))
+                self.record(child.name, status)
             except Exception as error:  # noqa: BLE001 - whatever the database says, serve goes on
-                message = f"{error.__class__.__name__}: {str(error).strip()}"[:300]
+                message = f"{error.__class__.__name__}: {' '.join(str(error).split())}"[:300]
                 if message != self._record_error:
                     self._write_err(f"serve: could not record the state of {child.name} in the database "
                                     f"({message}); trying again every {self.record_retry:g} s")
                 self._record_error = message
-                self._record_failed_at = now
+                self._record_failed_at = self.clock()
                 return
-            child.dirty = False
+            child.written = version
         if self._record_error:
             self._write_err("serve: the state of the processes is recorded in the database again")
         self._record_error, self._record_failed_at = "", None
@@ -228,7 +246,7 @@ class Supervisor:
                 child.reader.join(timeout=2)
             self._set(child, state="stopped", pid=None)  # the last exit code stays the last failure's
             child.proc = None
-        self.flush(force=True)
+        self.flush(force=True, wait=timeout)
 
 
 def record_service_process(name: str, fields: dict) -> None:
