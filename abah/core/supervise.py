@@ -72,7 +72,8 @@ class Supervisor:
     """
 
     def __init__(self, commands: list[tuple[str, list[str]]], *, cwd, env: dict, out: Callable[[str], None],
-                 err: Callable[[str], None], record: Callable[[str, dict], None] | None = None,
+                 err: Callable[[str], None], forward: Callable[[str], None] | None = None,
+                 record: Callable[[str, dict], None] | None = None,
                  backoff: tuple[float, float] = (BACKOFF_MIN, BACKOFF_MAX), record_retry: float = RECORD_RETRY_SECONDS,
                  clock: Callable[[], float] = time.monotonic):
         self.record_retry = record_retry
@@ -80,6 +81,7 @@ class Supervisor:
         self.children = [Child(name, list(argv), backoff=self.backoff_min) for name, argv in commands]
         self.cwd, self.env = cwd, env
         self.out, self.err = out, err
+        self.forward = forward or err  # the children's own stderr lines, as they come
         self.record = record
         self.clock = clock
         self.stopping = False
@@ -97,7 +99,7 @@ class Supervisor:
         self.flush()
 
     def _start(self, child: Child) -> None:
-        child.tail.clear()
+        child.tail = collections.deque(maxlen=TAIL_LINES)  # the old process's reader may still hold the last one
         child.restart_at = None
         try:
             # Own process group, so a Ctrl-C reaches us once and we stop the children in order.
@@ -108,19 +110,20 @@ class Supervisor:
             self._after_exit(child, None, f"could not start: {error}")
             return
         child.started_mono = self.clock()
-        child.reader = threading.Thread(target=self._read_stderr, args=(child, child.proc.stderr),
+        child.reader = threading.Thread(target=self._read_stderr, args=(child.tail, child.proc.stderr),
                                         name=f"stderr-{child.name}", daemon=True)
         child.reader.start()
         self.out(f"started {child.name} (pid {child.proc.pid})")
         self._set(child, pid=child.proc.pid, state="running", started_at=timezone.now(), restarts=child.restarts)
 
-    def _read_stderr(self, child: Child, pipe) -> None:
+    def _read_stderr(self, tail: collections.deque, pipe) -> None:
         """Forward every line to our own stderr and keep the last ones: on exit they are the last error."""
         try:
             for raw in iter(pipe.readline, b""):
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                child.tail.append(line)
-                self._write_err(line)
+                tail.append(line)
+                with self._err_lock:
+                    self.forward(line)
         except (OSError, ValueError):  # the pipe went away with the process
             pass
         finally:
@@ -160,7 +163,8 @@ class Supervisor:
             how = f"killed by {signal_name(code)}"
         else:
             how = f"exited with code {code}"
-        cause = tail[-1].strip() if tail else ""
+        # Its last words: the exception a traceback ends with. A killed process had none (its last log line is not).
+        cause = tail[-1].strip() if tail and (code is None or code > 0) else ""
         summary = f"{child.name} {how}" + (f": {cause}" if cause else "")
         configuration = code == 2 or any(CONFIGURATION_ERROR.match(line) for line in tail)
         if configuration:

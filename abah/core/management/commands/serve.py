@@ -41,7 +41,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         supervisor = Supervisor(commands, cwd=settings.BASE_DIR, env=process_env(), out=self._out, err=self._err,
-                                record=record_service_process)
+                                forward=self._forward, record=record_service_process)
         try:
             supervisor.start_all()
             self._banner(host, port)
@@ -59,8 +59,12 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _err(self, line: str) -> None:
-        self.stderr.write(line)
+        self.stderr.write(line)  # serve's own words (in red on a terminal)
         self.stderr.flush()
+
+    def _forward(self, line: str) -> None:
+        sys.stderr.write(line + "\n")  # a child's line as it wrote it (its log, a traceback)
+        sys.stderr.flush()
 
     def _banner(self, host, port):
         from abah.accounts.demo import DEMO_PASSWORD, DEMO_USERS
