@@ -17,6 +17,7 @@ sent again by anyone.
 
 import logging
 import os
+import queue
 import signal
 import socket
 import threading
@@ -71,6 +72,61 @@ def describe(error: BaseException) -> str:
     """An exception in one line of words (a driver's message may span several)."""
     text = " ".join(str(error).split())
     return f"{error.__class__.__name__}: {text}"[:255] if text else error.__class__.__name__
+
+
+class Recorder:
+    """Records the windows a streaming gateway (SMPP) accepted while the sender goes on submitting: a thread
+    with its own database connection, at most ``depth`` windows behind. A worker killed at any moment has
+    then at most a few windows submitted and not recorded (the only possible duplicates), and recording
+    costs the sender little time. Each window is written once it is ``settle_seconds`` old, with whatever
+    else is waiting by then, so that the receipts a fast SMSC sends within milliseconds are written with the
+    parts (one write per message, not two)."""
+
+    def __init__(self, daemon: "Daemon", depth: int = 3, settle_seconds: float = 0.02):
+        self.daemon = daemon
+        self.settle_seconds = settle_seconds
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self.run, name=f"smsd-recorder-{daemon.gateway}", daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        try:
+            stop = False
+            while not stop:
+                items = [self.queue.get()]
+                try:
+                    if items[0] is not None:
+                        wait = items[0][2] + self.settle_seconds - time.monotonic()
+                        if wait > 0:
+                            time.sleep(wait)
+                    while True:  # everything else waiting by now goes into the same transaction
+                        try:
+                            items.append(self.queue.get_nowait())
+                        except queue.Empty:
+                            break
+                    stop = any(item is None for item in items)
+                    windows = [item for item in items if item is not None]
+                    if windows:
+                        results = [result for window in windows for result in window[0]]
+                        attempts = {pk: n for window in windows for pk, n in window[1].items()}
+                        self.daemon._record_or_hold(results, attempts)
+                except Exception:  # _record_or_hold holds what it could not write; this is a bug: keep going
+                    log.exception("worker %s: recording a window failed", self.daemon.worker_id)
+                finally:
+                    for _item in items:
+                        self.queue.task_done()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def put(self, results: list[SendResult], attempts: dict[int, int]) -> None:
+        self.queue.put((results, attempts, time.monotonic()))  # blocks while the recorder is depth windows behind
+
+    def drain(self) -> None:
+        self.queue.join()
+
+    def stop(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=30)
 
 
 class RateLimiter:
@@ -130,6 +186,7 @@ class Daemon:
         self._fault_since = None
         self.last_error, self.last_error_at = "", None
         self._watch_since = time.monotonic()  # other gateways count as down only after a grace of watching
+        self._recorder: Recorder | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -184,6 +241,9 @@ class Daemon:
         finally:
             for sig, handler in previous.items():  # the caller's handlers again (a test runner's Ctrl-C)
                 signal.signal(sig, handler)
+            if self._recorder is not None:
+                self._recorder.stop()
+                self._recorder = None
             self.backend.close()
             try:
                 self.heartbeat(state="stopped", force=True)
@@ -361,11 +421,18 @@ class Daemon:
         batch = [OutgoingSMS(pk, number, text, attempts) for pk, number, text, attempts in claimed]
         attempts = {pk: tries for pk, _n, _t, tries in claimed}
         streamed: set[int] = set()
+        # A caller's transaction (tests) is invisible to another connection: record in this thread then.
+        recorder = None
+        if not connection.in_atomic_block and getattr(self.backend, "streams_results", False):
+            recorder = self._recorder = self._recorder or Recorder(self)
 
         def on_results(results: list[SendResult]) -> None:
-            """A window the gateway accepted, recorded now (a crash then repeats one window, not the batch)."""
+            """A window the gateway accepted, recorded now (a crash then repeats a window or two, not the batch)."""
             streamed.update(r.id for r in results)
-            self._record_or_hold(results, attempts)
+            if recorder is not None:
+                recorder.put(results, attempts)
+            else:
+                self._record_or_hold(results, attempts)
 
         try:
             if getattr(self.backend, "streams_results", False):
@@ -381,6 +448,8 @@ class Daemon:
             handed = not isinstance(error, GatewayUnavailable)
             results = [SendResult(m.id, False, error_code="gateway_error", error_reason=str(error)[:255],
                                   temporary=True, handed_over=handed) for m in batch]
+        if recorder is not None:
+            recorder.drain()  # in order: the streamed windows first
         answered = {r.id for r in results} | streamed
         results += [SendResult(m.id, False, error_code="no_answer", error_reason="The gateway gave no answer",
                                temporary=True, handed_over=True) for m in batch if m.id not in answered]
@@ -507,60 +576,26 @@ class Daemon:
                 changes += [(pk, Message.Status.SENDING, Message.Status.FAILED) for pk in ids]
         services.emit_status_changes(changes)
 
-    def _open_messages(self, ids: list[int]) -> set[int]:
-        """Those of ``ids`` whose gateway answer is still ours to record: SENDING under this worker, or QUEUED
-        again because our lease ran out while the database was away (the gateway has them all the same).
-        Locked, so no other worker claims them meanwhile."""
-        found: set[int] = set()
-        skip = {} if connection.vendor == "sqlite" else {"of": ("self",)}
-        for start in range(0, len(ids), 900):
-            found.update(
-                Message.objects.filter(pk__in=ids[start : start + 900])
-                .filter(Q(status=Message.Status.SENDING, worker=self.worker_id) | Q(status=Message.Status.QUEUED))
-                .select_for_update(**skip).values_list("id", flat=True)
-            )
-        return found
-
-    def _note_reused_ids(self, rows: list[tuple]) -> None:
-        """An SMSC that restarted may hand out its message ids again from 1. The newer part owns the id from
-        now on (receipts go to the newest part with an id); the older parts are noted, and settled by expiry."""
-        gids = [row[3] for row in rows]
-        older: dict[int, list[str]] = {}
-        for start in range(0, len(gids), 900):
-            for pk, gid in MessagePart.objects.filter(
-                gateway=self.gateway, gateway_message_id__in=gids[start : start + 900], status=MessagePart.Status.SENT,
-            ).values_list("id", "gateway_message_id"):
-                older.setdefault(pk, []).append(gid)
-        if not older:
-            return
-        MessagePart.objects.filter(pk__in=list(older)).update(
-            error_code="id_reused",
-            error_reason="The gateway gave this message id to a newer message (it restarted); its receipt goes there",
-        )
-        log.warning("gateway %s reused %d message id(s) still awaiting a receipt (the SMSC restarted and counts "
-                    "from 1 again?): receipts for them go to the newer messages; the older ones are settled by "
-                    "expiry", self.gateway, len(older))
-
     def _record_accepted(self, accepted: list[SendResult], now, polled: list) -> None:
         """Parts and SENT status for what the gateway took. An SMSC answers a fast receipt within milliseconds,
         so most receipts of the batch are already waiting: they are written with the parts (a delivered
-        message goes straight to DELIVERED), instead of updating every part and message a second time."""
+        message goes straight to DELIVERED), instead of updating every part and message a second time.
+
+        A message is ours to mark while it is SENDING under this worker, or QUEUED again because our lease ran
+        out while the database was away (the gateway has it all the same)."""
         reports, inbound, early = [], [], {}
-        open_ids = self._open_messages([r.id for r in accepted])
-        if len(open_ids) < len(accepted):
-            gone = [r.id for r in accepted if r.id not in open_ids]
-            log.warning("worker %s: %d message(s) the gateway accepted were taken back meanwhile (lease ended): "
-                        "they may be sent twice: %s", self.worker_id, len(gone), gone[:20])
-            accepted = [r for r in accepted if r.id in open_ids]
-            if not accepted:
-                return
         mine = Message.objects.filter(Q(status=Message.Status.SENDING, worker=self.worker_id)
                                       | Q(status=Message.Status.QUEUED))
         if self.backend.early_reports:
             reports, inbound = self.backend.poll(limit=self.batch_size * 4)
-            polled.append((reports, inbound))
             wanted = {gid for r in accepted for gid in r.part_ids}
             early = {report.gateway_message_id: report for report in reports if report.gateway_message_id in wanted}
+            if len(early) < len(reports):
+                # Receipts for other messages (often those of the next window, not recorded yet) go back to the
+                # gateway's queue for the next poll, instead of waiting as unmatched reports.
+                self.backend.release([r for r in reports if r.gateway_message_id not in early], [])
+                reports = [r for r in reports if r.gateway_message_id in early]
+            polled.append((reports, inbound))
         stamp = db_datetime(now)
         rows, sent, delivered, unsettled = [], [], [], []
         for r in accepted:
@@ -584,18 +619,30 @@ class Daemon:
                 sent.append(r.id)
                 if MessagePart.Status.FAILED in states:
                     unsettled.append(r.id)
-        self._note_reused_ids(rows)
+        marked = 0
+        for ids, extra in ((sent, {"status": Message.Status.SENT}),
+                           (delivered, {"status": Message.Status.DELIVERED, "delivered_at": now})):
+            for start in range(0, len(ids), 900):
+                marked += mine.filter(id__in=ids[start : start + 900]).update(
+                    sent_at=now, gateway=self.gateway, lease_until=None, error_code="", error_reason="", **extra
+                )
+        if marked < len(accepted):
+            # Some were taken back meanwhile (our lease ran out and another worker claimed them): only the ones
+            # marked here get their parts; the others may be sent twice, which is all we can say.
+            ours = set(Message.objects.filter(pk__in=[r.id for r in accepted], sent_at=now, gateway=self.gateway)
+                       .values_list("id", flat=True))
+            gone = [r.id for r in accepted if r.id not in ours]
+            log.warning("worker %s: %d message(s) the gateway accepted had been taken back (lease ended): they may "
+                        "be sent twice: %s", self.worker_id, len(gone), gone[:20])
+            rows = [row for row in rows if row[0] in ours]
+            sent = [pk for pk in sent if pk in ours]
+            delivered = [pk for pk in delivered if pk in ours]
+            unsettled = [pk for pk in unsettled if pk in ours]
         insert_rows(
             MessagePart,
             ["message_id", "seq", "gateway", "gateway_message_id", "status", "error_code", "error_reason", "updated_at"],
             rows,
         )
-        for ids, extra in ((sent, {"status": Message.Status.SENT}),
-                           (delivered, {"status": Message.Status.DELIVERED, "delivered_at": now})):
-            for start in range(0, len(ids), 900):
-                mine.filter(id__in=ids[start : start + 900]).update(
-                    sent_at=now, gateway=self.gateway, lease_until=None, error_code="", error_reason="", **extra
-                )
         ids = sent + delivered
         self.sent_total += len(ids)
         services.emit_status_changes([(pk, Message.Status.SENDING, Message.Status.SENT) for pk in ids]

@@ -445,12 +445,17 @@ def apply_delivery_reports(*, gateway: str, reports: list, now: datetime | None 
     # own snapshot, so matching by gateway id twice could see a part the first statement did not.
     all_ids = [r.gateway_message_id for r in reports]
     parts: dict[str, tuple[int, int]] = {}
+    reused: list[int] = []
     for start in range(0, len(all_ids), 900):
         # In id order, so that when an SMSC that restarted gave an id out again, the newest part owns it.
         for pk, gid, message_id in MessagePart.objects.filter(
             gateway=gateway, gateway_message_id__in=all_ids[start : start + 900]
         ).order_by("id").values_list("id", "gateway_message_id", "message_id"):
+            if gid in parts:
+                reused.append(parts[gid][0])
             parts[gid] = (pk, message_id)
+    if reused:
+        _note_reused_ids(gateway, reused)
     unmatched = [r for r in reports if r.gateway_message_id not in parts]
     if unmatched:
         # The part may still be on its way into our database (another worker between the gateway's answer
@@ -477,6 +482,19 @@ def apply_delivery_reports(*, gateway: str, reports: list, now: datetime | None 
             )
     message_ids = {message_id for _pk, message_id in parts.values()}
     return settle_messages(message_ids, now=now)
+
+
+def _note_reused_ids(gateway: str, part_ids: list[int]) -> None:
+    """Older parts whose gateway id an SMSC gave out again after a restart (it counts from 1 again): the newest
+    part with the id owns it and gets its receipts; these are noted, and settled by expiry."""
+    noted = MessagePart.objects.filter(pk__in=part_ids).exclude(error_code="id_reused").update(
+        error_code="id_reused",
+        error_reason="The gateway gave this message id to a newer message (it restarted); its receipt goes there",
+    )
+    if noted:
+        log.warning("gateway %s gave out %d message id(s) again (the SMSC restarted and counts from 1 again?): "
+                    "receipts for them go to the newest messages; the older ones are settled by expiry",
+                    gateway, noted)
 
 
 def retry_unmatched_reports(*, gateway: str, limit: int = 1000, max_age_hours: int = 48) -> int:
