@@ -230,6 +230,17 @@ def log_errors(logs) -> Counter:
     return found
 
 
+def daemon_restarts(logs) -> int:
+    """How often smsd restarted its daemon after an unexpected error (it logs "restarting the daemon in")."""
+    total = 0
+    for path in logs:
+        try:
+            total += Path(path).read_text(errors="replace").count("restarting the daemon in")
+        except OSError:
+            continue
+    return total
+
+
 def first_error(logs) -> str:
     """The first exception line of the logs, for the failure message."""
     for path in logs:
@@ -255,6 +266,7 @@ class Result:
     in_flight_at_kills: list[int] = field(default_factory=list)
     kills: int = 0
     worker_exits: int = 0
+    daemon_restarts: int = 0  # smsd restarting its daemon after an unexpected error (the process lives on)
     web_down: float | None = None
     unsettled: int = 0  # accepted ("sent") with no receipt applied at the end
     statuses: dict = field(default_factory=dict)
@@ -269,7 +281,7 @@ class Result:
         if self.kills:
             parts.append(f"(in flight at kills <= {sum(self.in_flight_at_kills)}: "
                          f"{'+'.join(map(str, self.in_flight_at_kills))}; window*kills={WINDOW * self.kills})")
-        parts.append(f"worker_exits={self.worker_exits}")
+        parts.append(f"worker_exits={self.worker_exits} daemon_restarts={self.daemon_restarts}")
         parts.append("web_down=-" if self.web_down is None else f"web_down={self.web_down:.1f}s")
         parts.append(f"unsettled={self.unsettled}")
         if self.errors:
@@ -329,14 +341,14 @@ def wait_until_done(database: Database, workers: Workers | None, *, timeout: flo
                     during=None) -> bool:
     """Until nothing is queued or sending and every receipt that will come has come (no "sent" left, or their
     number unchanged for ``settle`` seconds), or ``timeout``. Workers that exit are started again (counted).
-    ``during()`` is called every round (a fault schedule). True if done."""
+    ``during()`` is called every round; a true answer ends the wait (the run cannot finish). True if done."""
     deadline = time.monotonic() + timeout
     last_sent, since = None, time.monotonic()
     while time.monotonic() < deadline:
         if workers is not None:
             workers.supervise()
-        if during is not None:
-            during()
+        if during is not None and during():  # the run cannot go on (serve stopped): give up now
+            return False
         pending = database.pending()
         if pending is not None and not pending.get("queued") and not pending.get("sending"):
             sent = pending.get("sent", 0)
@@ -350,10 +362,11 @@ def wait_until_done(database: Database, workers: Workers | None, *, timeout: flo
     return False
 
 
-def wait_for_submits(peer, target: int, *, timeout: float, workers: Workers | None = None) -> bool:
-    """Until the peer has accepted ``target`` submits in all (polled every 10 ms), or ``timeout``."""
+def wait_for_submits(peer, target: int, *, timeout: float, workers: Workers | None = None, give_up=None) -> bool:
+    """Until the peer has accepted ``target`` submits in all (polled every 10 ms), or ``timeout``, or until
+    ``give_up()`` says the run cannot go on."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (give_up is not None and give_up()):
         try:
             if peer.submitted() >= target:
                 return True

@@ -15,6 +15,7 @@ from tests.faults.harness import (
     Workers,
     batch_size,
     count,
+    daemon_restarts,
     failure_details,
     lease_seconds,
     messages,
@@ -47,11 +48,13 @@ def test_postgres_restarted_mid_run(pg_cluster, cluster_database, make_peer, tmp
     count(result, cluster_database, peer, numbers)
     result.worker_exits = len(workers.exits)
     result.errors = dict(workers.errors())
+    result.daemon_restarts = daemon_restarts(workers.logs)
     result.seconds = time.monotonic() - started
     result.notes = f"db_down={'+'.join(f'{d:.1f}' for d in downs)}s"
     result.report()
     details = failure_details(result, workers.logs)
     assert result.worker_exits == 0, f"the worker exited when the database restarted: {workers.exits}\n{details}"
+    assert result.daemon_restarts == 0, f"the daemon failed on the outage and was restarted by smsd\n{details}"
     assert done, f"the queue did not empty in time\n{details}"
     assert result.lost == 0, details
     assert result.duplicates == 0, f"messages sent twice around a database restart\n{details}"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.faults.harness import WINDOW, Result, Workers, failure_details
+from tests.faults.harness import WINDOW, Result, Workers, daemon_restarts, failure_details
 from tests.sms.peers.fixtures import smpp_gateway
 
 pytestmark = pytest.mark.faults
@@ -102,6 +102,7 @@ def test_odd_inbound_text_is_stored_cleaned_and_the_worker_lives(engine, databas
     unclean = [text[:60] for texts in stored.values() for text in texts if clean_text(text) != text]
     result.worker_exits = len(workers.exits)
     result.errors = dict(workers.errors())
+    result.daemon_restarts = daemon_restarts(workers.logs)
     result.seconds = time.monotonic() - started
     result.notes = f"odd={len(ODD) + 2} wrong_text={len(wrong) - result.lost} unclean={len(unclean)}"
     result.report()

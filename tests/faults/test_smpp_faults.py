@@ -19,6 +19,7 @@ from tests.faults.harness import (
     Workers,
     batch_size,
     count,
+    daemon_restarts,
     failure_details,
     in_flight,
     lease_seconds,
@@ -40,6 +41,7 @@ def _finish(result: Result, database, peer, numbers, workers: Workers, started: 
     count(result, database, peer, numbers)
     result.worker_exits = len(workers.exits)
     result.errors = dict(workers.errors())
+    result.daemon_restarts = daemon_restarts(workers.logs)
     result.seconds = time.monotonic() - started
     result.report()
     return done
