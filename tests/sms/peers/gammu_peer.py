@@ -32,8 +32,9 @@ def _now() -> str:
 class GammuPeer:
     """gammu-smsd on a fresh database: SQLite in a temp folder, or PostgreSQL ``gammu_test_<random>``."""
 
-    def __init__(self, workdir: Path, engine: str = "sqlite", pg_url: str = ""):
+    def __init__(self, workdir: Path, engine: str = "sqlite", pg_url: str = "", *, loop_sleep: int = 1):
         self.workdir = workdir
+        self.loop_sleep = loop_sleep  # 0: gammu-smsd looks at its outbox again at once (fast tests)
         self.engine = engine
         self.device = workdir / "modem"
         self.db_path = workdir / "smsd.db"
@@ -105,7 +106,7 @@ class GammuPeer:
         path.write_text(
             f"[gammu]\ndevice = {self.device}\nmodel = dummy\nconnection = none\n\n"
             f"[smsd]\nService = sql\n{database}PhoneID = dummy1\nLogFile = {self.log}\nDebugLevel = 1\n"
-            "CommTimeout = 1\nSendTimeout = 5\nReceiveFrequency = 1\nStatusFrequency = 1\nLoopSleep = 1\n"
+            f"CommTimeout = 1\nSendTimeout = 5\nReceiveFrequency = 1\nStatusFrequency = 1\nLoopSleep = {self.loop_sleep}\n"
             "DeliveryReport = sms\nCheckSecurity = 0\nCheckBattery = 1\nCheckSignal = 1\nCheckNetwork = 0\n"
         )
         return path
@@ -132,6 +133,24 @@ class GammuPeer:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
         self.proc = None
+
+    # ------------------------------------------------------------ what the modem did
+
+    def sent_on_device(self) -> int:
+        """SMS (parts) the dummy modem transmitted, from gammu-smsd's own log: the count an institution's phone
+        would see, whatever the tables say."""
+        if not self.log.exists():
+            return 0
+        return sum(1 for line in self.log.read_text(errors="replace").splitlines() if "SMS sent on device" in line)
+
+    def ids_by_creator(self, prefix: str = "abah:") -> dict[str, set[int]]:
+        """{CreatorID: outbox IDs} over outbox and sentitems: more than one ID is a message queued twice."""
+        found: dict[str, set[int]] = {}
+        for table in ("outbox", "sentitems"):
+            query = f'SELECT "CreatorID", "ID" FROM {table} WHERE "CreatorID" LIKE %s'  # noqa: S608 (two names)
+            for creator, outbox_id in self.query(query, (prefix + "%",)):
+                found.setdefault(creator, set()).add(outbox_id)
+        return found
 
     # ------------------------------------------------------------ the "network"
 
@@ -160,3 +179,51 @@ class GammuPeer:
         self._drop(SMSC='"123456"', PDU="Status_Report", DateTime=_now(), State="UnRead",
                    Number=f'"{number}"', MessageReference=255, Text00=status.encode("utf-16-be").hex().upper(),
                    Coding="Default", Folder=1, Length=len(status), Class=-1)
+
+
+# ------------------------------------------------------------ a worker that dies between Gammu's commit and ours
+
+def insert_and_die(options: dict, messages: list[tuple], *, gateway: str = "modem") -> tuple[int, list[list[str]]]:
+    """Run GammuBackend.send_messages for ``messages`` ((id, number, text, attempt) each) in a child process
+    that SIGKILLs itself as soon as the call returns: the outbox INSERT is committed in Gammu's database, the
+    worker's own commit never happens. Returns (the child's exit status, the part ids it got)."""
+    import json
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "tests.sms.peers.gammu_peer", "--insert-and-die",
+         json.dumps({"gateway": gateway, "options": options, "messages": messages})],
+        cwd=root, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+    )
+    parts = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("[")]
+    if proc.returncode != -signal.SIGKILL:
+        raise RuntimeError(f"the child should have died by SIGKILL, got {proc.returncode}: {proc.stderr[-2000:]}")
+    return proc.returncode, parts
+
+
+def _insert_and_die(spec: str) -> None:
+    import json
+    import sys
+
+    import django
+
+    django.setup()
+    from abah.sms.backends.base import OutgoingSMS
+    from abah.sms.backends.gammu import GammuBackend
+
+    data = json.loads(spec)
+    backend = GammuBackend(data["gateway"], **data["options"])
+    results = backend.send_messages([OutgoingSMS(*message) for message in data["messages"]])
+    for result in results:
+        sys.stdout.write(json.dumps(result.part_ids) + "\n")
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)  # the worker dies here: Gammu has the rows, our database never hears
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--insert-and-die":
+        _insert_and_die(sys.argv[2])
