@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from abah.core.access import admin_required, login_only
 from abah.core.forms import CleanTextMixin
+from abah.core.text import param
 
 from . import services
 from .forms import (
@@ -221,7 +222,7 @@ def _user_action(request, pk, action):
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
-    return redirect(request.POST.get("next") or "accounts:user_list")
+    return redirect(param(request.POST, "next") or "accounts:user_list")
 
 
 @admin_required
