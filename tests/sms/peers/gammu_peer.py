@@ -222,8 +222,31 @@ def _insert_and_die(spec: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)  # the worker dies here: Gammu has the rows, our database never hears
 
 
+def _claim_insert_and_die(gateway: str, batch: str, lease: str, worker_id: str) -> None:
+    """A worker that claims a batch from the database of DATABASE_URL as ``manage.py smsd`` does (the real
+    Daemon.claim), hands it to its Gammu gateway, and is SIGKILLed right after Gammu's commit."""
+    import json
+    import sys
+
+    import django
+
+    django.setup()
+    from abah.sms.backends.base import OutgoingSMS
+    from abah.sms.daemon import Daemon
+
+    daemon = Daemon(gateway=gateway, batch_size=int(batch), lease_seconds=float(lease), worker_id=worker_id)
+    claimed = daemon.claim()
+    results = daemon.backend.send_messages([OutgoingSMS(pk, number, text, attempts)
+                                            for pk, number, text, attempts in claimed]) if claimed else []
+    sys.stdout.write(json.dumps({"claimed": len(claimed), "parts": sum(len(r.part_ids) for r in results)}) + "\n")
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 if __name__ == "__main__":
     import sys
 
     if len(sys.argv) == 3 and sys.argv[1] == "--insert-and-die":
         _insert_and_die(sys.argv[2])
+    elif len(sys.argv) == 6 and sys.argv[1] == "--claim-insert-and-die":
+        _claim_insert_and_die(*sys.argv[2:])
