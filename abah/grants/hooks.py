@@ -2,7 +2,9 @@
 
 Every process a user performs on an institution notifies that user (their own record, and the copy by
 e-mail / SMS they chose); an inbound reply notifies the petugas of the institution's active grants (or the
-Admins when nobody is assigned). All receivers run after the transaction committed.
+Admins when nobody is assigned). An automatic text to an institution that got no delivery report in time is
+the same petugas' concern (``unreported_responsible``, asked by abah.notifications.unreported). All receivers run
+after the transaction committed.
 """
 
 from django.conf import settings
