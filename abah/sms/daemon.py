@@ -78,11 +78,10 @@ class Recorder:
     """Records the windows a streaming gateway (SMPP) accepted while the sender goes on submitting: a thread
     with its own database connection, at most ``depth`` windows behind. A worker killed at any moment has
     then at most a few windows submitted and not recorded (the only possible duplicates), and recording
-    costs the sender little time. Each window is written once it is ``settle_seconds`` old, with whatever
-    else is waiting by then, so that the receipts a fast SMSC sends within milliseconds are written with the
-    parts (one write per message, not two)."""
+    costs the sender little time. Whatever waits when the recorder is free goes into one transaction; the
+    gateway is told when it is written (``recorded``), which frees its window."""
 
-    def __init__(self, daemon: "Daemon", depth: int = 3, settle_seconds: float = 0.02):
+    def __init__(self, daemon: "Daemon", depth: int = 3, settle_seconds: float = 0.0):
         self.daemon = daemon
         self.settle_seconds = settle_seconds
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
@@ -109,7 +108,10 @@ class Recorder:
                     if windows:
                         results = [result for window in windows for result in window[0]]
                         attempts = {pk: n for window in windows for pk, n in window[1].items()}
-                        self.daemon._record_or_hold(results, attempts)
+                        try:
+                            self.daemon._record_or_hold(results, attempts)
+                        finally:  # written, or held through a fault: either way the window moves on
+                            self.daemon.backend.recorded(results)
                 except Exception:  # _record_or_hold holds what it could not write; this is a bug: keep going
                     log.exception("worker %s: recording a window failed", self.daemon.worker_id)
                 finally:
@@ -432,7 +434,10 @@ class Daemon:
             if recorder is not None:
                 recorder.put(results, attempts)
             else:
-                self._record_or_hold(results, attempts)
+                try:
+                    self._record_or_hold(results, attempts)
+                finally:
+                    self.backend.recorded(results)
 
         try:
             if getattr(self.backend, "streams_results", False):
@@ -528,6 +533,12 @@ class Daemon:
                 if accepted:
                     self._record_accepted(accepted, now, polled)
                 self._record_refused(results, attempts, mine, now)
+                if connection.vendor == "postgresql" and not any(inbound for _reports, inbound in polled):
+                    # The commit need not wait for the disk: should the database server itself crash within
+                    # the next fraction of a second, these answers are lost and the messages sent again (never
+                    # lost). Inbound messages (acknowledged to the gateway on commit) always wait for the disk.
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
         except BaseException:
             for reports, inbound in polled:  # not committed: the gateway must hand these out again
                 self.backend.release(reports, inbound)

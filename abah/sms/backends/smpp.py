@@ -361,6 +361,7 @@ class SmppBackend(BaseSmsBackend):
         self.epochs = itertools.count(1)
         self.links: list[_Link] = []
         self.pending: dict[tuple[int, int], _Pending] = {}
+        self.unrecorded = 0  # segments streamed to the caller (send_messages' on_results) and not recorded yet
         self.pause_until = 0.0
         self.reports: deque = deque()  # (DeliveryReport, ack token)
         self.inbound: deque = deque()  # (InboundSMS, [ack tokens])
@@ -482,22 +483,35 @@ class SmppBackend(BaseSmsBackend):
         return None
 
     def send_messages(self, messages, on_results=None):
-        """Submit the batch through the window; one SendResult per message. ``on_results``: called (in this
-        thread, without the lock) with the results of messages accepted whole, a window at a time; those are
-        not returned again."""
+        """Submit the batch through the window; one SendResult per message.
+
+        ``on_results``: called (in this thread, without the lock) with the results of messages accepted whole, as
+        they come; those are not returned again. The caller reports with ``recorded(results)`` once they are
+        committed, and until then they count against the window: submits unanswered plus accepted-unrecorded
+        never exceed ``window``, so a worker killed at any moment can have sent at most ``window`` segments that
+        it has not recorded (the only ones that can go out twice)."""
         if not self.links:
             self.open()
         jobs = [_Job(sms, self.segments(sms.text)) for sms in messages]
         batch: deque = deque((job, index) for job in jobs for index in range(len(job.segments)))
         mine: set[tuple[int, int]] = set()
         accepted: list[_Job] = []
+        streaming = on_results is not None
+        chunk = max(1, self.window // 4)
+
+        def in_flight() -> int:  # segments the SMSC may have and we have not recorded
+            if not streaming:
+                return len(self.pending)
+            return len(self.pending) + self.unrecorded + sum(len(job.segments) for job in accepted)
+
         down_since = None
         with self.cv:
             while batch or mine:
-                if on_results is not None and (len(accepted) >= self.window or (accepted and not batch)):
+                if streaming and accepted and (len(accepted) >= chunk or not batch or in_flight() >= self.window):
                     ready, accepted[:] = list(accepted), []
                     for job in ready:
                         job.streamed = True
+                    self.unrecorded += sum(len(job.segments) for job in ready)
                     self.cv.release()
                     try:
                         on_results([self._result(job) for job in ready])
@@ -514,7 +528,7 @@ class SmppBackend(BaseSmsBackend):
                     self.cv.wait(0.1)
                     continue
                 down_since = None
-                while batch and len(self.pending) < self.window and now >= self.pause_until:
+                while batch and in_flight() < self.window and now >= self.pause_until:
                     job, index = batch.popleft()
                     if job.permanent or job.temporary:
                         continue
@@ -538,6 +552,12 @@ class SmppBackend(BaseSmsBackend):
                 if not (job.permanent or job.temporary):
                     job.temporary = ("smpp_down", f"SMPP link down: {reason}"[:255])
         return [self._result(job) for job in jobs if not job.streamed]
+
+    def recorded(self, results) -> None:
+        """The caller committed these streamed results: their segments leave the window."""
+        with self.cv:
+            self.unrecorded = max(0, self.unrecorded - sum(max(1, len(r.part_ids)) for r in results))
+            self.cv.notify_all()
 
     def _submit(self, link, job, index, batch, mine, accepted):
         data_coding, esm_class, payload, tlvs = job.segments[index]
