@@ -1,6 +1,6 @@
 """The background processes of one installation; apps add theirs (the SMS daemon) at start-up."""
 
-_WORKERS: list[tuple[str, list[str]]] = [("tasks", ["db_worker", "--interval", "0.5", "--no-reload"])]
+_WORKERS: list[tuple[str, list[str]]] = [("tasks", ["tasks_worker", "--interval", "0.5", "--no-reload"])]
 
 
 def register_worker(name: str, argv: list[str]) -> None:

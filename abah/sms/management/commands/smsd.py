@@ -6,6 +6,7 @@ sees an exit only on a configuration error (ImproperlyConfigured, CommandError) 
 """
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -38,7 +39,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--gateway", default="default", help="the gateway to drive; run one smsd per gateway")
         parser.add_argument("--batch-size", type=int, default=500)
-        parser.add_argument("--lease", type=positive, default=60.0, help="seconds a claimed batch stays ours")
+        parser.add_argument("--lease", type=positive, default=positive(os.environ.get("ABAH_SMS_LEASE_SECONDS") or "60"),
+                            help="seconds a claimed batch stays ours (environment: ABAH_SMS_LEASE_SECONDS; 60)")
         parser.add_argument("--interval", type=float, default=0.5, help="seconds to wait when there is nothing to do")
         parser.add_argument("--worker-id", default="")
         parser.add_argument("--once", action="store_true", help="one pass over everything due, then exit (tests)")
