@@ -71,7 +71,8 @@ class Serve:
                 [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--threads", "4"],
                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                env=child_env(database.url, SMS_GATEWAYS=json.dumps(gateways), LOG_LEVEL="WARNING"))
+                env=child_env(database.url, SMS_GATEWAYS=json.dumps(gateways), LOG_LEVEL="WARNING",
+                              ABAH_SMS_LEASE_SECONDS=str(lease_seconds())))
         self.workers_seen: dict[int, str] = {}  # pid -> command line of every worker child seen
         self.web_seen: set[int] = set()
 
