@@ -34,8 +34,9 @@ def default_priority(kind: str) -> int:
 
 def normalize_text(text: str | None) -> str:
     """An outgoing text as it is sent: line breaks as LF (browsers post a textarea's breaks as CRLF, which
-    would cost two GSM-7 septets each and disagree with the live counter), surrounding blanks removed."""
-    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    would cost two GSM-7 septets each and disagree with the live counter), surrounding blanks removed, and what a
+    phone or the database cannot hold (NUL, control characters, lone surrogates) cleaned out (core.text)."""
+    return clean_text(text).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def check_length(text: str) -> encoding.Analysis:

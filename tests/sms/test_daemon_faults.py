@@ -152,3 +152,12 @@ def test_a_late_receipt_after_no_report_still_wins(locmem_gateway):
     daemon.tick(drain=True)
     message.refresh_from_db()
     assert message.status == Message.Status.DELIVERED and not message.error_code
+
+
+def test_outgoing_text_is_cleaned_when_it_is_queued(locmem_gateway):
+    """Before: a NUL in a queued text (an import, an API body) was a DataError on PostgreSQL."""
+    message = services.queue_message(to="+6281230900095", text="Undangan\x00 rapat \ud83d\x1b", kind="manual")
+    message.refresh_from_db()
+    assert message.text == "Undangan rapat \ufffd"
+    Daemon(worker_id="w1").tick(drain=True)
+    assert locmem_gateway.outbox[0].text == "Undangan rapat \ufffd"

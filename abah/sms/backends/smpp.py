@@ -492,7 +492,15 @@ class SmppBackend(BaseSmsBackend):
         it has not recorded (the only ones that can go out twice)."""
         if not self.links:
             self.open()
-        jobs = [_Job(sms, self.segments(sms.text)) for sms in messages]
+        jobs = []
+        for sms in messages:
+            try:
+                jobs.append(_Job(sms, self.segments(sms.text)))
+            except Exception as error:  # one text the encoder refuses fails alone, in words; the batch goes on
+                log.error("SMPP %s: message %s cannot be encoded: %s", self.name, sms.id, error)
+                job = _Job(sms, [])
+                job.permanent = ("encoding", f"The text cannot be encoded for SMS: {error}"[:255])
+                jobs.append(job)
         batch: deque = deque((job, index) for job in jobs for index in range(len(job.segments)))
         mine: set[tuple[int, int]] = set()
         accepted: list[_Job] = []
