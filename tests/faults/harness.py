@@ -326,15 +326,24 @@ def count(result: Result, database: Database, peer, numbers: list[str]) -> Resul
 def in_flight(database: Database, peer, worker_id: str = "", *, pid: int | None = None) -> int:
     """After a kill: the messages the dead worker holds (SENDING under its lease) that the peer has already
     taken, i.e. submitted and not recorded; each may go out a second time when its lease ends. The worker by
-    its id, or by its PID (a default worker id is host:pid:random)."""
+    its id, or by its PID (a default worker id is host:pid:random).
+
+    The peer may still be reading submits the dead worker wrote into the socket just before the kill: the count
+    is taken once it has stopped moving for half a second (bounded wait)."""
     if pid is not None:
-        rows = database.try_query("SELECT number FROM sms_message WHERE status = 'sending' AND worker LIKE %s",
-                                  (f"%:{pid}:%",)) or []
+        query, params = "SELECT number FROM sms_message WHERE status = 'sending' AND worker LIKE %s", (f"%:{pid}:%",)
     else:
-        rows = database.try_query("SELECT number FROM sms_message WHERE status = 'sending' AND worker = %s",
-                                  (worker_id,)) or []
-    submitted = peer.submits_by_destination()
-    return sum(1 for (num,) in rows if num.removeprefix("+") in submitted)
+        query, params = "SELECT number FROM sms_message WHERE status = 'sending' AND worker = %s", (worker_id,)
+    rows = database.try_query(query, params) or []
+    last, stable_since, deadline = None, time.monotonic(), time.monotonic() + 5.0
+    while True:
+        submitted = peer.submits_by_destination()
+        count = sum(1 for (num,) in rows if num.removeprefix("+") in submitted)
+        if count != last:
+            last, stable_since = count, time.monotonic()
+        elif time.monotonic() - stable_since >= 0.5 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
 
 
 def wait_until_done(database: Database, workers: Workers | None, *, timeout: float, settle: float = 3.0,
