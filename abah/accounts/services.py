@@ -1,6 +1,7 @@
 """Writes on user accounts: registration, approval, roles, profile and avatar."""
 
 import io
+import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +13,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .models import User
 
-Image.MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs
+# An avatar is decoded only when its header declares at most this many pixels (a 10 KB PNG can declare 80
+# megapixels, about 760 MB once decoded). Pillow's own limit is the same, and its warning is an error: Pillow
+# refuses by itself an image above the limit wherever the site opens one.
+AVATAR_MAX_PIXELS = getattr(settings, "AVATAR_MAX_PIXELS", 4096 * 4096)
+Image.MAX_IMAGE_PIXELS = AVATAR_MAX_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
+AVATAR_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
 
 
 @transaction.atomic
@@ -69,26 +76,50 @@ def user_set_active(*, user: User, active: bool, by: User) -> User:
 
 
 def avatar_process(upload) -> ContentFile:
-    """Validate an uploaded image and re-encode it as a square PNG; raise ValidationError otherwise."""
+    """Validate an uploaded image and re-encode it as a square PNG; raise ValidationError otherwise.
+
+    The header is read first (format and size, nothing decoded): an image of more than ``AVATAR_MAX_PIXELS``
+    pixels is refused before any decoding. The stored image is new pixels only (no EXIF, ICC profile or text).
+    """
     if upload.size > settings.AVATAR_MAX_BYTES:
         raise ValidationError(
             _("The image is too large (at most %(size)s MB).") % {"size": settings.AVATAR_MAX_BYTES // (1024 * 1024)}
         )
+    side = settings.AVATAR_SIZE
     try:
         upload.seek(0)
-        with Image.open(upload) as probe:
+        with Image.open(upload) as probe:  # reads the header only
+            _avatar_check_header(probe)
             probe.verify()
         upload.seek(0)
         with Image.open(upload) as image:
-            if image.format not in {"PNG", "JPEG", "GIF", "WEBP"}:
-                raise ValidationError(_("Upload a PNG, JPEG, GIF or WebP image."))
+            _avatar_check_header(image)
+            if image.format == "JPEG":
+                image.draft("RGB", (side, side))  # decode a large JPEG at a reduced scale
             image = ImageOps.exif_transpose(image)
-            image = ImageOps.fit(image.convert("RGBA"), (settings.AVATAR_SIZE, settings.AVATAR_SIZE))
+            image = ImageOps.fit(image.convert("RGBA"), (side, side))
+            clean = Image.new("RGBA", image.size)
+            clean.paste(image)  # new pixels, no metadata carried over
             out = io.BytesIO()
-            image.save(out, format="PNG", optimize=True)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            clean.save(out, format="PNG", optimize=True)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise ValidationError(_("The file is not a valid image.")) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels() from None
     return ContentFile(out.getvalue())
+
+
+def _avatar_check_header(image) -> None:
+    if image.format not in AVATAR_FORMATS:
+        raise ValidationError(_("Upload a PNG, JPEG, GIF or WebP image."))
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > AVATAR_MAX_PIXELS:  # also when warnings were reset
+        raise _too_many_pixels()
+
+
+def _too_many_pixels() -> ValidationError:
+    return ValidationError(_("The image has too many pixels (at most %(max)s megapixels).")
+                           % {"max": AVATAR_MAX_PIXELS // 1_000_000}, code="pixels")
 
 
 @transaction.atomic
