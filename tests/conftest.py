@@ -21,6 +21,9 @@ def _settings_for_tests(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AXES_ENABLED = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from django.core.cache import cache
+
+    cache.clear()  # counters kept in the cache (the registration throttle) start at zero in every test
 
 
 @pytest.fixture(autouse=True)

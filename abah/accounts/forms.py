@@ -1,5 +1,8 @@
 """Forms for registration, the profile tabs and the Admin's user management."""
 
+import datetime
+import unicodedata
+
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import UserCreationForm
@@ -21,6 +24,7 @@ class RegistrationForm(CleanTextMixin, UserCreationForm):
     class Meta:
         model = User
         fields = ["username", "email", "first_name", "last_name"]
+        field_classes = {"username": auth_forms.UsernameField}  # NFKC before the validators see the name
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,13 +32,22 @@ class RegistrationForm(CleanTextMixin, UserCreationForm):
         self.fields["email"].required = True
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this e-mail address already exists."))
-        return email
+        # Whether the address is taken is never said here: the view e-mails its owner instead.
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_username(self):
+        # UsernameField has NFKC-normalised the name; whether it (or a look-alike) is taken is never said here
+        # either — the view answers the same and tells the person by e-mail (abah.accounts.registration).
+        username = self.cleaned_data.get("username")
+        return unicodedata.normalize("NFKC", username) if username else username
+
+    def validate_unique(self):
+        """No "a user with that username already exists": the view decides without telling."""
 
 
 class ProfileForm(ModelForm):
+    date_bounds = {"birth_date": (datetime.date(1900, 1, 1), None)}  # the core bound starts at 2000
+
     class Meta:
         model = User
         fields = ["username", "email", "first_name", "last_name", "birth_date", "gender"]

@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -13,11 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from abah import audit
 from abah.core.access import admin_required, login_only
 from abah.core.forms import CleanTextMixin
-from abah.core.text import param
+from abah.core.redirects import safe_next
 
-from . import services
+from . import registration, services
 from .forms import (
     ApproveForm,
     AvatarForm,
@@ -36,6 +38,11 @@ from .models import User
 class LoginForm(CleanTextMixin, auth_forms.AuthenticationForm):
     error_messages = {
         **auth_forms.AuthenticationForm.error_messages,
+        # Django's text inserts the field's name into a sentence that already names it ("nama pengguna nama
+        # pengguna" in Indonesian): our own wording names both fields once.
+        "invalid_login": gettext_lazy(
+            "The username or password is incorrect. Note that both fields are case-sensitive."
+        ),
         "pending": gettext_lazy("Your account is waiting for an Admin's approval."),
         "inactive": gettext_lazy("Your account is not active. Contact an Admin."),
     }
@@ -69,14 +76,31 @@ def register(request):
         return redirect("core:dashboard")
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.user_register(
-            username=form.cleaned_data["username"],
-            email=form.cleaned_data["email"],
-            first_name=form.cleaned_data["first_name"],
-            last_name=form.cleaned_data["last_name"],
-            password=form.cleaned_data["password1"],
-        )
-        return render(request, "accounts/register_done.html")
+        # The same answer whether or not the name or the address exists; the person learns which by e-mail.
+        limit = registration.throttled(request)
+        if limit:
+            message = (_("Too many registrations from your address. Try again in an hour.") if limit == "address"
+                       else _("Too many registrations right now. Try again in a few minutes."))
+            return render(request, "accounts/register.html", {"form": form, "throttled": message}, status=429)
+        data = form.cleaned_data
+        if registration.email_taken(data["email"]):
+            kind = "email_taken"
+        elif registration.username_unavailable(data["username"]):
+            kind = "username_taken"
+        else:
+            kind = "received"
+            try:
+                services.user_register(
+                    username=data["username"],
+                    email=data["email"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    password=data["password1"],
+                )
+            except IntegrityError:  # the same name registered a moment ago by someone else
+                kind = "username_taken"
+        registration.notify(kind, request=request, email=data["email"], username=data["username"])
+        return render(request, "accounts/register_done.html", {"email": data["email"]})
     return render(request, "accounts/register.html", {"form": form})
 
 
@@ -222,7 +246,10 @@ def _user_action(request, pk, action):
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
-    return redirect(param(request.POST, "next") or "accounts:user_list")
+    else:
+        audit.record(request, "admin", target=target,
+                     detail=f"{action.__name__} {target.get_username()} role={target.role or '-'}")
+    return redirect(safe_next(request, "accounts:user_list"))
 
 
 @admin_required

@@ -50,11 +50,14 @@ def test_wrong_password_for_inactive_user_reveals_nothing(client):
     assert "menunggu persetujuan" not in response.content.decode()
 
 
-def test_duplicate_email_registration_refused(client, petugas):
+def test_duplicate_email_registration_refused(client, petugas, mailoutbox):
+    # Refused without saying so on the page (that would tell anyone the address has an account): the owner of
+    # the address is told by e-mail (tests/accounts/test_registration_security.py).
     response = register(client, username="lain", email=petugas.email.upper())
     assert response.status_code == 200
-    assert "sudah ada" in response.content.decode()
+    assert "sudah ada" not in response.content.decode()
     assert not User.objects.filter(username="lain").exists()
+    assert [m.to for m in mailoutbox] == [[petugas.email]]
 
 
 def test_admin_approves_and_user_can_log_in(admin_client):
