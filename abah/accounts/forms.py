@@ -1,6 +1,5 @@
 """Forms for registration, the profile tabs and the Admin's user management."""
 
-import datetime
 import unicodedata
 
 from django import forms
@@ -46,7 +45,7 @@ class RegistrationForm(CleanTextMixin, UserCreationForm):
 
 
 class ProfileForm(ModelForm):
-    date_bounds = {"birth_date": (datetime.date(1900, 1, 1), None)}  # the core bound starts at 2000
+    date_bounds = {"birth_date": None}  # bounded by clean_birth_date (1900 to yesterday), not 2000-2100
 
     class Meta:
         model = User

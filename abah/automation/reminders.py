@@ -81,29 +81,40 @@ def idempotency_key(grant_id: int, due: datetime.date, step: Step) -> str:
     return f"lpj:{grant_id}:{due.isoformat()}:{step.key}"
 
 
+def _shift(day: datetime.date, days: int) -> datetime.date | None:
+    """``day`` moved by ``days``, or None beyond the calendar (a due date stored as 0001-01-01 or 9999-12-31
+    before forms refused them must not turn the grant page into an error: its steps past year 9999 do not exist)."""
+    try:
+        return day + datetime.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
 def current_step(due: datetime.date, today: datetime.date, days=None, every=None) -> Step | None:
     """The latest step whose day has come (None before the first one)."""
     every = every or overdue_every()
     if today > due:
         n = ((today - due).days - 1) // every + 1
-        return Step(f"late{n}", due + datetime.timedelta(days=1 + (n - 1) * every), True)
+        day = _shift(due, 1 + (n - 1) * every)
+        return Step(f"late{n}", day, True) if day is not None else None
     for d in sorted(days or reminder_days()):  # 1, 7, 30: the nearest step first
-        if today >= due - datetime.timedelta(days=d):
-            return Step(f"h{d}", due - datetime.timedelta(days=d), False)
+        day = _shift(due, -d)
+        if day is not None and today >= day:
+            return Step(f"h{d}", day, False)
     return None
 
 
 def schedule(due: datetime.date, today: datetime.date, days=None, every=None) -> list[Step]:
     """Every step of a due date up to the next one still to come (for the grant page)."""
     every = every or overdue_every()
-    steps = [Step(f"h{d}", due - datetime.timedelta(days=d), False) for d in (days or reminder_days())]
-    n = 1
-    while True:
-        step = Step(f"late{n}", due + datetime.timedelta(days=1 + (n - 1) * every), True)
-        steps.append(step)
-        if step.date > today or n >= 520:
+    steps = [Step(f"h{d}", day, False) for d in (days or reminder_days()) if (day := _shift(due, -d)) is not None]
+    for n in range(1, 521):  # at most ten years of weekly reminders
+        day = _shift(due, 1 + (n - 1) * every)
+        if day is None:  # past the calendar's end: no later step exists
             break
-        n += 1
+        steps.append(Step(f"late{n}", day, True))
+        if day > today:
+            break
     return steps
 
 

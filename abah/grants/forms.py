@@ -125,4 +125,13 @@ class ImportForm(Form):
 
 
 class FiscalYearCloseForm(Form):
-    fiscal_year = forms.IntegerField(label=_("Fiscal year"), min_value=2000, max_value=2100)
+    YEAR_ERROR = _("Enter a fiscal year between 2000 and 2100.")
+    fiscal_year = forms.IntegerField(label=_("Fiscal year"), min_value=2000, max_value=2100, error_messages={
+        "invalid": YEAR_ERROR, "min_value": YEAR_ERROR, "max_value": YEAR_ERROR, "required": YEAR_ERROR})
+
+    def clean_fiscal_year(self):
+        year = self.cleaned_data["fiscal_year"]
+        raw = str(self.data.get(self.add_prefix("fiscal_year"), "")).strip()
+        if not raw.isascii():  # "٢٠٢٦" reads as 2026 to int(): a year is typed with ASCII digits
+            raise forms.ValidationError(self.YEAR_ERROR, code="invalid")
+        return year

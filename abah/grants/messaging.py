@@ -83,7 +83,20 @@ def search_institutions(query: str) -> list[routing.Party]:
     ]
 
 
+def lookup_institution(party_id: str) -> routing.Party | None:
+    """The institution a thread would belong to (the Admin's attach), None when there is no such institution."""
+    from abah.core.params import parse_int
+
+    pk = parse_int(party_id)
+    institution = Institution.objects.filter(pk=pk).first() if pk else None
+    if institution is None:
+        return None
+    contact = institution.current_contact
+    return routing.Party(PARTY_TYPE, str(institution.pk), institution.name, contact.phone if contact else "")
+
+
 def register() -> None:
     """Called from GrantsConfig.ready()."""
     routing.register_inbound_router(route_inbound)
     routing.register_party_search(search_institutions)
+    routing.register_party_lookup(PARTY_TYPE, lookup_institution)

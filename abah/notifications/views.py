@@ -5,11 +5,12 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from abah.core.access import login_only
+from abah.core.params import id_param
+from abah.core.redirects import safe_next, safe_url
 from abah.core.text import param
 
 from . import selectors, services
@@ -41,9 +42,7 @@ def notification_open(request, pk):
     notification = get_object_or_404(Notification, pk=pk, user=request.user)
     services.notifications_mark_read(user=request.user, ids=[notification.pk])
     url = notification.url
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=False):
-        return redirect(url)
-    return redirect("notifications:list")
+    return redirect(safe_url(request, url, "notifications:list"))
 
 
 @login_only
@@ -56,10 +55,7 @@ def notification_mark_all_read(request):
 
 
 def _next_url(request, fallback):
-    target = param(request.POST, "next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
-        return target
-    return fallback
+    return safe_next(request, fallback)
 
 
 # ---------------------------------------------------------------- Perpesanan
@@ -127,9 +123,9 @@ def _compose(request, *, initial, parent=None, title):
 @login_only
 def compose(request):
     initial = {}
-    to = request.GET.get("to", "")
-    if to.isdigit():
-        initial["recipients"] = [int(to)]
+    to = id_param(request.GET, "to")
+    if to:
+        initial["recipients"] = [to]
     return _compose(request, initial=initial, title=_("New message"))
 
 

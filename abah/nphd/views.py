@@ -17,6 +17,7 @@ from abah.automation.templating import MissingValues
 from abah.automation.templating import render as render_template
 from abah.core.access import admin_required, is_admin, staff_required
 from abah.core.formatting import hari_tanggal, tanggal
+from abah.core.params import ids_param
 from abah.grants.models import Grant
 from abah.sms.models import Message
 
@@ -143,7 +144,7 @@ def bulk_action(request):
             raise PermissionDenied
         messages.error(request, _("Choose an action."))
         return _back_to_list(request)
-    ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()][:200]
+    ids = ids_param(request.POST, "ids", limit=200)
     appointments = list(Appointment.objects.visible_to(request.user).filter(pk__in=ids).select_related("petugas")
                         .with_counts().order_by("-date", "-id"))
     if not appointments:

@@ -4,6 +4,7 @@ The sms app knows no institutions. The grants app registers, in its AppConfig.re
 
     routing.register_inbound_router(fn)   # fn(e164) -> Conversation | None  (e.g. current or earlier contact)
     routing.register_party_search(fn)     # fn(query) -> list[Party]          (for the unknown-sender list)
+    routing.register_party_lookup(party_type, fn)  # fn(party_id) -> Party | None  (attach: the party exists)
 """
 
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 _ROUTERS: list[Callable] = []
 _SEARCHES: list[Callable] = []
+_LOOKUPS: dict[str, Callable] = {}
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,31 @@ def register_party_search(fn: Callable) -> Callable:
     return fn
 
 
+def register_party_lookup(party_type: str, fn: Callable) -> Callable:
+    """``fn(party_id: str) -> Party | None``: the party of this type with this id, None when there is none.
+    Only registered party types can be attached to (``lookup_party``)."""
+    _LOOKUPS[party_type] = fn
+    return fn
+
+
 def unregister(fn: Callable) -> None:
     for registry in (_ROUTERS, _SEARCHES):
         if fn in registry:
             registry.remove(fn)
+    for party_type in [key for key, value in _LOOKUPS.items() if value is fn]:
+        del _LOOKUPS[party_type]
+
+
+def lookup_party(party_type: str, party_id) -> Party | None:
+    """The registered party of this type and id (its title and number as its app knows them), else None: an
+    unknown party type, or an id of nothing."""
+    fn = _LOOKUPS.get(party_type or "")
+    if fn is None or party_id in (None, ""):
+        return None
+    found = fn(str(party_id))
+    if found is None:
+        return None
+    return found if isinstance(found, Party) else Party(*found)
 
 
 def route_inbound(e164: str):

@@ -61,14 +61,20 @@ def test_unknown_senders_search_and_attach_with_nul(admin_client):
     finally:
         routing.unregister(search)
     assert response.status_code == 200 and seen == ["pondok"]
-    response = cleantext.post(admin_client, reverse("sms:unknown_attach"), {
-        "number": cleantext.nasty("+6281230900077", surrogate=False),
-        "party_type": cleantext.nasty("test.party", surrogate=False), "party_id": cleantext.nasty("9", surrogate=False),
-        "title": cleantext.nasty("Pondok Pesantren Contoh"), "party_number": b"\x00"})
+    # The party comes from the registry's lookup (the posted title is not trusted), by its cleaned type and id.
+    routing.register_party_lookup("test.party", lambda pk: search("")[0] if pk == "9" else None)
+    try:
+        response = cleantext.post(admin_client, reverse("sms:unknown_attach"), {
+            "number": cleantext.nasty("+6281230900077", surrogate=False),
+            "party_type": cleantext.nasty("test.party", surrogate=False),
+            "party_id": cleantext.nasty("9", surrogate=False),
+            "title": cleantext.nasty("Pondok Pesantren Contoh"), "party_number": b"\x00"})
+    finally:
+        routing._LOOKUPS.pop("test.party", None)
     assert response.status_code == 302
     conversation = Message.objects.get().conversation
     assert (conversation.party_type, conversation.party_id, conversation.title) == (
-        "test.party", "9", cleantext.cleaned("Pondok Pesantren Contoh"))
+        "test.party", "9", "Pondok Pesantren Contoh")
 
 
 def test_unknown_attach_of_only_nul_changes_nothing(admin_client):
