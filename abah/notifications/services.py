@@ -226,8 +226,11 @@ def delivery_send_sms(*, delivery_id: int) -> str:
             with transaction.atomic():
                 sms = queue_message(
                     to=owner.phone, text=text, kind=Message.Kind.NOTIFICATION,
-                    idempotency_key=f"{item}-sms-v{version}", meta={"delivery": delivery.pk},
+                    idempotency_key=f"{item}-sms-v{version}", meta={"delivery": delivery.pk, "to_user": owner.pk},
                 )
+                # A copy of a personal notification or internal message: only its owner may read it in the
+                # SMS Center (abah.sms.access).
+                Message.objects.filter(pk=sms.pk, addressee__isnull=True).update(addressee=owner)
         except ValidationError as error:
             _finish(delivery, Delivery.Status.FAILED, "; ".join(error.messages))
             return Delivery.Status.FAILED

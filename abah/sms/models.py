@@ -121,6 +121,14 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     meta = models.JSONField(default=dict, blank=True)
+    # Who the message is addressed to, when that is one staff member (a verification code, a notification or
+    # internal-message copy): only that person may read it (abah.sms.access). Set by the callers that queue it.
+    addressee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("addressee"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Nobody sees the message before this time, not even its addressee (a verification code while it is valid).
+    hidden_until = models.DateTimeField(null=True, blank=True)
 
     # Worker bookkeeping.
     next_attempt_at = models.DateTimeField(default=timezone.now)  # send_after, then the retry time

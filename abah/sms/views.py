@@ -18,7 +18,7 @@ from abah.core.access import admin_required, staff_required
 from abah.core.formatting import WIB
 from abah.core.text import clean_data, param
 
-from . import conf, phone, routing, search, services
+from . import access, conf, phone, routing, search, services
 from .models import Conversation, Message, SimulatorDelivery, SimulatorInbound, WorkerHeartbeat
 
 PAGE_SIZE = 50
@@ -131,8 +131,10 @@ class _TextSearch:
         else:
             top = (Message.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
         notes: dict = {}
+        # Candidates are always checked against qs: it carries the privacy rule (abah.sms.access) even when no
+        # other filter is active.
         by_text, text_floor = search.walk(self.query, top=top, need=need, by_key=self.by_key, notes=notes,
-                                          accept=self._accept(qs) if self.narrowed else None)
+                                          accept=self._accept(qs))
         self.by_key = notes.get("by_key", False)
         by_title, title_floor = [], 0
         if titles:
@@ -148,6 +150,8 @@ class _TextSearch:
 def message_list(request):
     """UCP > Pesan: every message, newest first, with keyset pagination (no OFFSET over a million rows)."""
     qs, filtered, text_search = _filtered_messages(clean_data(request.GET))
+    # Who may read what (abah.sms.access): every path below (rows, search walk, counts) starts from this qs.
+    qs = access.visible_messages(request.user, qs, text_search=text_search is not None)
     before = request.GET.get("before", "")
     before = int(before) if before.isdigit() else None
     rows_only = request.htmx and request.GET.get("partial") == "rows"
@@ -174,15 +178,16 @@ def message_list(request):
             capped = total > CAPPED_COUNT
             total = min(total, CAPPED_COUNT)
         else:
-            total, capped = Message.objects.count(), False
+            total, capped = qs.count(), False
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     # Per-thread counts: threads keep counters; unrouted numbers are counted for this page only.
     loose = {m.number for m in rows if m.conversation_id is None}
     loose_counts = dict(
-        Message.objects.filter(conversation__isnull=True, number__in=loose)
+        access.visible_messages(request.user).filter(conversation__isnull=True, number__in=loose)
         .values_list("number").annotate(n=Count("id")).order_by()
     ) if loose else {}
+    access.prepare(rows, request.user)
     for message in rows:
         message.thread_count = message.conversation.message_count if message.conversation_id else loose_counts.get(
             message.number, 1)
@@ -213,13 +218,13 @@ def _since(request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _thread_context(conversation, *, since: int | None = None):
+def _thread_context(conversation, *, user, since: int | None = None):
     """The newest THREAD_WINDOW messages of a thread (index sms_msg_thread), shown oldest first.
 
     ``since``: the oldest message the open dialog already shows; polls and sends re-render from there, so the
     window grows with new messages instead of dropping the ones the user is reading (bounded by THREAD_MAX).
     """
-    messages = conversation.messages.select_related("sender").order_by("-id")
+    messages = access.visible_messages(user, conversation.messages.all()).select_related("sender").order_by("-id")
     if since:
         newest = list(messages.filter(pk__gte=since)[: THREAD_MAX + 1])
         more = len(newest) > THREAD_MAX
@@ -229,7 +234,7 @@ def _thread_context(conversation, *, since: int | None = None):
         newest = list(messages[: THREAD_WINDOW + 1])
         older = len(newest) > THREAD_WINDOW
         newest = newest[:THREAD_WINDOW]
-    thread = list(reversed(newest))
+    thread = access.prepare(list(reversed(newest)), user)
     pending = any(m.direction == Message.Direction.OUT and m.is_pending for m in thread)
     return {"conversation": conversation, "thread": thread, "pending": pending, "has_older": older,
             "since": thread[0].pk if thread else "", "window": THREAD_WINDOW}
@@ -239,14 +244,14 @@ def _thread_context(conversation, *, since: int | None = None):
 def conversation_dialog(request, pk):
     """The Pesan dialog for the shared modal: the thread, oldest to newest, and a compose box."""
     conversation = get_object_or_404(Conversation, pk=pk)
-    return render(request, "sms/conversation_dialog.html", _thread_context(conversation))
+    return render(request, "sms/conversation_dialog.html", _thread_context(conversation, user=request.user))
 
 
 @staff_required
 def conversation_thread(request, pk):
     """The thread alone: the dialog polls it while an outgoing message is pending."""
     conversation = get_object_or_404(Conversation, pk=pk)
-    return render(request, "sms/conversation_dialog.html#thread", _thread_context(conversation, since=_since(request)))
+    return render(request, "sms/conversation_dialog.html#thread", _thread_context(conversation, user=request.user, since=_since(request)))
 
 
 @staff_required
@@ -256,10 +261,10 @@ def conversation_older(request, pk):
     before = request.GET.get("before", "")
     if not before.isdigit():
         raise Http404
-    chunk = list(conversation.messages.select_related("sender").filter(pk__lt=int(before))
-                 .order_by("-id")[: THREAD_WINDOW + 1])
+    chunk = list(access.visible_messages(request.user, conversation.messages.all()).select_related("sender")
+                 .filter(pk__lt=int(before)).order_by("-id")[: THREAD_WINDOW + 1])
     has_older = len(chunk) > THREAD_WINDOW
-    older = list(reversed(chunk[:THREAD_WINDOW]))
+    older = access.prepare(list(reversed(chunk[:THREAD_WINDOW])), request.user)
     return render(request, "sms/conversation_dialog.html#older", {
         "conversation": conversation, "older": older, "has_older": has_older,
         "before": older[0].pk if older else "",
@@ -275,7 +280,7 @@ def conversation_send(request, pk):
         services.send_manual(conversation=conversation, text=param(request.POST, "text"), sender=request.user)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    context = {**_thread_context(conversation, since=_since(request)), "error": error, "sent": not error}
+    context = {**_thread_context(conversation, user=request.user, since=_since(request)), "error": error, "sent": not error}
     response = render(request, "sms/conversation_dialog.html#send_response", context)
     if not error:
         response["HX-Trigger"] = "sms-sent"
@@ -289,12 +294,13 @@ def conversation_send(request, pk):
 def unknown_senders(request):
     """Inbound numbers no thread claims, newest first, with a search to attach each to a party."""
     numbers = list(
-        Message.objects.filter(conversation__isnull=True, direction=Message.Direction.IN)
+        access.visible_messages(request.user).filter(conversation__isnull=True, direction=Message.Direction.IN)
         .values("number")
         .annotate(count=Count("id"), last_id=Max("id"))
         .order_by("-last_id")[:100]
     )
     last = Message.objects.in_bulk([row["last_id"] for row in numbers])
+    access.prepare(last.values(), request.user)
     for row in numbers:
         row["last"] = last.get(row["last_id"])
     return render(request, "sms/unknown_senders.html", {"numbers": numbers})
@@ -394,7 +400,7 @@ def simulator_reply(request):
 # ---------------------------------------------------------------- SMS Center status (Admin)
 
 
-def _status_context():
+def _status_context(user=None):
     now = timezone.now()
     today = datetime.combine(timezone.localtime(now, WIB).date(), time.min, tzinfo=WIB)
     today_qs = Message.objects.filter(created_at__gte=today, direction=Message.Direction.OUT)
@@ -430,9 +436,11 @@ def _status_context():
     processes = list(ServiceProcess.objects.order_by("hostname", "name"))  # what manage.py serve supervises
     for process in processes:
         process.error_summary = process.last_error.strip().splitlines()[0] if process.last_error.strip() else ""
-    errors = list(
-        Message.objects.filter(status=Message.Status.FAILED).select_related("conversation").order_by("-id")[:10]
-    )
+    # Existence only: an Admin sees that a message failed; one he may not read is masked (abah.sms.access).
+    errors = access.prepare(list(
+        access.visible_messages(user, existence=True).filter(status=Message.Status.FAILED)
+        .select_related("conversation").order_by("-id")[:10]
+    ), user)
     gateway = conf.gateway_config()
     return {
         "index_pending": search.pending(),  # new messages the worker has not moved into the search index yet
@@ -454,7 +462,7 @@ def status(request):
     from .backends import health
 
     template = "sms/status.html#live" if request.htmx else "sms/status.html"
-    context = _status_context()
+    context = _status_context(request.user)
     context["gateways"] = health.overview()
     context["gateways_up"] = sum(1 for gateway in context["gateways"] if gateway.up)
     return render(request, template, context)

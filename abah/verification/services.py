@@ -113,6 +113,9 @@ def retire_code_messages(user) -> None:
     if not ids:
         return
     cancel_messages(ids=ids)
+    # A spent code is no longer hidden from its addressee (abah.sms.access), its digits stay masked.
+    now = timezone.now()
+    Message.objects.filter(pk__in=ids, hidden_until__gt=now).update(hidden_until=now)
     # Everything but a text in a worker's hands right now (SENDING): a SENT text waits only for its report.
     Message.objects.filter(pk__in=ids).exclude(status=Message.Status.SENDING).exclude(
         text=redacted_text()).update(text=redacted_text())
@@ -142,8 +145,11 @@ def _issue(user, phone: str, now) -> VerificationCode:
         kind=Message.Kind.CODE,
         priority=max(Message.PRIORITY_BY_KIND.values()),  # codes go before everything else
         idempotency_key=f"verification-{row.pk}",
-        meta={"verification": row.pk},
+        meta={"verification": row.pk, "to_user": user.pk},
     )
+    # Addressed to the user who asked for it, and hidden from everyone, that user included, while it is valid
+    # (abah.sms.access): whoever asks for a code must not be able to read it in UCP > Pesan.
+    Message.objects.filter(pk=message.pk).update(addressee=user, hidden_until=row.expires_at)
     VerificationCode.objects.filter(pk=row.pk).update(sms_message_id=message.pk)
     row.sms_message_id = message.pk
     return row
