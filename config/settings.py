@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "abah.grants",
     "abah.automation",
     "abah.nphd",
+    "abah.audit",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "abah.audit.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -231,6 +233,13 @@ if env("ABAH_LPJ_REMINDER_DAYS"):
     ABAH_LPJ_REMINDER_DAYS = [int(d) for d in env_list("ABAH_LPJ_REMINDER_DAYS")]  # "30,7,1": H-30, H-7, H-1
 if env("ABAH_LPJ_OVERDUE_EVERY_DAYS"):
     ABAH_LPJ_OVERDUE_EVERY_DAYS = int(env("ABAH_LPJ_OVERDUE_EVERY_DAYS"))  # 7: weekly once overdue
+
+# ---------------------------------------------------------------- audit log and retention (abah.audit)
+BEHIND_PROXY = env_bool("BEHIND_PROXY")  # behind nginx/Apache: the client's address is X-Forwarded-For's last entry
+ABAH_RETENTION_MESSAGE_YEARS = int(env("ABAH_RETENTION_MESSAGE_YEARS", "5"))  # SMS texts removed, numbers masked
+ABAH_RETENTION_AUDIT_YEARS = int(env("ABAH_RETENTION_AUDIT_YEARS", "5"))  # audit entries deleted
+ABAH_RETENTION_NOTIFICATION_DAYS = int(env("ABAH_RETENTION_NOTIFICATION_DAYS", "365"))  # notifications deleted
+ABAH_RETENTION_CODE_DAYS = int(env("ABAH_RETENTION_CODE_DAYS", "30"))  # phone verification codes deleted
 
 # ---------------------------------------------------------------- logging
 LOGGING = {

@@ -9,6 +9,7 @@ urlpatterns = [
     path("sms/", include("abah.sms.urls")),
     path("notifikasi/", include("abah.notifications.urls")),
     path("verifikasi/", include("abah.verification.urls")),
+    path("log-audit/", include("abah.audit.urls")),
 ]
 
 handler403 = "abah.core.errors.permission_denied"

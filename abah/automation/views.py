@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from abah import audit
 from abah.core.access import admin_required, is_admin, staff_required
 from abah.core.text import param
 from abah.grants.models import Grant
@@ -103,6 +104,7 @@ def template_edit(request, kind):
             else:
                 messages.success(request, _("Version %(n)d of the template is saved and in use.") % {
                     "n": version.number})
+            audit.record(request, "admin", target=version, detail=f"template_save {kind} v{version.number}")
             return redirect("automation:template_edit", kind=kind)
     text = form.data.get("text", "") if form.is_bound else form.initial["text"]
     legacy = money_style(form.data.get("money", "")) if form.is_bound else (current.legacy_money if current else None)
@@ -132,6 +134,7 @@ def template_preview(request, kind):
 def template_restore(request, kind, pk):
     version = get_object_or_404(SmsTemplateVersion.objects.select_related("template"), pk=pk, template__kind=kind)
     restored = services.template_restore(version=version, by=request.user)
+    audit.record(request, "admin", target=restored, detail=f"template_restore {kind} v{version.number}")
     messages.success(request, _("Version %(old)d is in use again (saved as version %(new)d).") % {
         "old": version.number, "new": restored.number})
     return redirect("automation:template_edit", kind=kind)
@@ -175,6 +178,7 @@ def broadcast_new(request):
             if action == "confirm":
                 broadcast = broadcasts.broadcast_create(by=request.user, filters=filters, text=data["text"],
                                                         isi=data["isi"], legacy_money=legacy)
+                audit.record(request, "broadcast", target=broadcast, count=broadcast.total, detail=str(filters))
                 messages.success(request, _("Broadcast #%(pk)d confirmed: the messages are being queued.") % {
                     "pk": broadcast.pk})
                 return redirect(broadcast)
@@ -222,6 +226,7 @@ def broadcast_cancel(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(_errors(error)))
     else:
+        audit.record(request, "broadcast", target=broadcast, count=withdrawn, detail="cancel")
         messages.success(request, _("Broadcast #%(pk)d cancelled: %(n)d message(s) withdrawn.") % {
             "pk": broadcast.pk, "n": withdrawn})
     return redirect(broadcast)

@@ -14,7 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from abah import audit
 from abah.core.access import admin_required, staff_required
+from abah.core.params import id_param
+from abah.core.redirects import safe_next
 from abah.core.text import param
 
 from . import access, exports, imports, messaging, services
@@ -56,7 +59,7 @@ def _done(request, message, fallback_url):
         response = HttpResponseClientRefresh()
         response["HX-Trigger"] = "abah:close-modal"
         return response
-    return redirect(param(request.POST, "next") or fallback_url)
+    return redirect(safe_next(request, fallback_url))
 
 
 def _add_errors(form, error: ValidationError):
@@ -82,7 +85,11 @@ def search_view(request):
     q = param(request.GET, "q")[:200]
     scope = "arsip" if request.GET.get("scope") == "arsip" else "aktif"
     if request.GET.get("export") == "xlsx":
-        return exports.grants_xlsx(search(q, scope).queryset, scope=scope)
+        grants = search(q, scope).queryset
+        response = exports.grants_xlsx(grants, scope=scope)
+        audit.record(request, "export", target="grants.grant", detail=f"q={q} scope={scope}",
+                     count=min(grants.count(), exports.MAX_ROWS))
+        return response
     kode_hit = exact_kode(q.strip())
     if kode_hit is not None:
         return redirect("grants:grant_detail", pk=kode_hit.pk)
@@ -342,8 +349,8 @@ def contact_edit(request, pk):
     initial = {"region": current.region, "phone": current.phone_national, "person": current.person} if current else {}
     form = ContactForm(request.POST or None, initial=initial, language=get_language() or "id")
     grant = None
-    grant_pk = request.GET.get("hibah") or request.POST.get("hibah")
-    if grant_pk and str(grant_pk).isdigit():
+    grant_pk = id_param(request.GET, "hibah") or id_param(request.POST, "hibah")
+    if grant_pk:
         grant = Grant.objects.filter(pk=grant_pk, institution=institution).first()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -392,6 +399,8 @@ def import_confirm(request):
         messages.error(request, " ".join(error.messages))
         return redirect("grants:import_upload")
     request.session.pop("grants_import", None)
+    audit.record(request, "import", target="grants.grant", count=summary["grants"],
+                 detail="institutions={institutions} contacts={contacts} grants={grants}".format(**summary))
     messages.success(request, _("Import done: %(institutions)s new institutions, %(contacts)s contacts, "
                                 "%(grants)s grants.") % summary)
     return redirect("grants:search")
@@ -403,10 +412,12 @@ def fiscal_year_close(request):
     if request.method == "POST" and form.is_valid():
         year = form.cleaned_data["fiscal_year"]
         count = services.fiscal_year_close(fiscal_year=year, by=request.user)
+        audit.record(request, "admin", target="grants.grant", detail=f"fiscal_year_close {year}", count=count)
         messages.success(request, _("Fiscal year %(year)s closed: %(count)s grants archived.")
                          % {"year": year, "count": count})
         return redirect("grants:fiscal_year_close")
     years = (Grant.objects.values("fiscal_year")
              .annotate(total=Count("pk"), arsip=Count("pk", filter=Q(status=S.ARSIP)))
              .order_by("-fiscal_year"))
-    return render(request, "grants/fiscal_year_close.html", {"form": form, "years": years})
+    return render(request, "grants/fiscal_year_close.html", {"form": form, "years": years},
+                  status=400 if form.is_bound else 200)
