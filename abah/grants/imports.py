@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from abah.core.spreadsheets import Limits, check_xlsx
 from abah.core.text import clean_text
 
 from . import services
@@ -30,6 +31,7 @@ from .search import KODE_RE
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 STAGING = Path(tempfile.gettempdir()) / "abah-grants-import"
+XLSX_LIMITS = Limits(max_rows=20_000, max_columns=100)  # declared or held beyond that: refused unread
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 # key, description; the key is the column name expected in the first row (case-insensitive).
@@ -131,14 +133,19 @@ def _read_xlsx(content: bytes) -> list[list]:
 
     from openpyxl import load_workbook
 
+    # Sizes, declared dimensions, rows, cells and shared strings checked by streaming, before openpyxl loads.
+    check_xlsx(content, XLSX_LIMITS)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, IndexError, AttributeError):
         raise ValidationError(_("The file is not a valid .xlsx workbook."), code="xlsx") from None
     try:
+        if not workbook.worksheets:
+            raise ValidationError(_("The file is empty."), code="empty")
         sheet = workbook.worksheets[0]
         rows = []
-        for row in sheet.iter_rows(values_only=True):
+        for row in sheet.iter_rows(max_row=XLSX_LIMITS.max_rows, max_col=XLSX_LIMITS.max_columns,
+                                   values_only=True):
             rows.append(list(row))
             if len(rows) > MAX_ROWS + 1:
                 raise ValidationError(_("The file has more than %(max)s rows.") % {"max": MAX_ROWS}, code="rows")
@@ -154,7 +161,13 @@ def _read_csv(content: bytes) -> list[list]:
         raise ValidationError(_("The CSV file must be encoded in UTF-8."), code="encoding") from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as error:  # a cell over csv.field_size_limit() (128 KB), a broken quote …
+        if "field larger than field limit" in str(error):
+            raise ValidationError(_("A cell of the CSV file is longer than %(kb)s KB; no cell may be that long.")
+                                  % {"kb": csv.field_size_limit() // 1024}, code="csv_cell") from None
+        raise ValidationError(_("The CSV file cannot be read: %(error)s.") % {"error": error}, code="csv") from None
 
 
 # ---------------------------------------------------------------- validating
