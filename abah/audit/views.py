@@ -43,7 +43,7 @@ def _filtered(form: AuditFilterForm):
     return entries
 
 
-def _export(request, entries) -> HttpResponse:
+def _export(request, form, entries) -> HttpResponse:
     """The filtered entries through the site's one export helper (every text a string cell, never a formula)."""
     labels = dict(AuditEntry.Action.choices)
     written = 0
@@ -59,8 +59,9 @@ def _export(request, entries) -> HttpResponse:
               _("Detail"), _("Count")]
     response = xlsx_response(f"log-audit-{timezone.localdate():%Y%m%d}.xlsx",
                              [Sheet(_("Audit log"), header, rows())])
+    filters = form.cleaned_data if form.is_valid() else {}
     services.record(request, services.Action.EXPORT, target="audit.auditentry", count=written,
-                    detail=request.GET.urlencode())
+                    detail=" ".join(f"{name}={value}" for name, value in filters.items() if value))
     return response
 
 
@@ -72,7 +73,7 @@ def entry_list(request):
     form = AuditFilterForm(params or None)
     entries = _filtered(form)
     if request.GET.get("export") == "xlsx":
-        return _export(request, entries)
+        return _export(request, form, entries)
     page = Paginator(entries.select_related("user").order_by("-at", "-id"), PER_PAGE).get_page(
         request.GET.get("page"))
     export_query = params.copy()
