@@ -2,18 +2,22 @@
 
 One row = one grant of one institution (created when no institution with that name and regency exists),
 optionally with the institution's contact. Nothing is written unless every row is valid; the write is one
-transaction. The uploaded file waits in a private temporary folder between preview and confirmation.
+transaction. The uploaded file waits in this instance's staging folder (``var/import-staging``) between preview
+and confirmation; it is removed after confirm or cancel, and anything older than a day by ``purge_staging()``.
 """
 
 import csv
+import datetime
 import io
+import os
 import re
 import secrets
-import tempfile
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,7 +34,7 @@ from .search import KODE_RE
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
-STAGING = Path(tempfile.gettempdir()) / "abah-grants-import"
+STAGING_MAX_AGE = datetime.timedelta(days=1)
 XLSX_LIMITS = Limits(max_rows=20_000, max_columns=100)  # declared or held beyond that: refused unread
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -290,8 +294,35 @@ def validate(records: list[dict]) -> list[Row]:
 # ---------------------------------------------------------------- staging and confirming
 
 
+def staging_dir() -> Path:
+    """This instance's own folder for staged imports (``IMPORT_STAGING_DIR``, by default ``var/import-staging``)."""
+    configured = getattr(settings, "IMPORT_STAGING_DIR", None)
+    return Path(configured) if configured else Path(settings.BASE_DIR) / "var" / "import-staging"
+
+
+def purge_staging(*, max_age: datetime.timedelta = STAGING_MAX_AGE, now: float | None = None) -> int:
+    """Remove staged files older than ``max_age`` (a day): imports nobody confirmed or cancelled. Called at each
+    new staging; a daily job can call it too. Returns how many files were removed."""
+    folder = staging_dir()
+    if not folder.is_dir():
+        return 0
+    limit = (time.time() if now is None else now) - max_age.total_seconds()
+    removed = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_mtime >= limit:
+                    continue
+                os.unlink(entry.path)
+                removed += 1
+            except FileNotFoundError:  # removed meanwhile (a confirm, another purge)
+                continue
+    return removed
+
+
 def stage_upload(upload, *, user) -> tuple[str, Preview]:
-    """Validate an uploaded file and keep it for confirmation; returns (token, preview)."""
+    """Validate an uploaded file and keep it for confirmation; returns (token, preview). The file is kept in
+    this instance's staging folder under a random name, readable by this user only."""
     if upload.size > MAX_BYTES:
         raise ValidationError(_("The file is larger than 5 MB."), code="size")
     content = upload.read(MAX_BYTES + 1)
@@ -300,31 +331,60 @@ def stage_upload(upload, *, user) -> tuple[str, Preview]:
     filename = Path(upload.name).name
     preview = Preview(filename=filename, rows=validate(_read(content, filename)))
     token = secrets.token_urlsafe(24)
-    STAGING.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = staging_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    purge_staging()
+    if not preview.ok:
+        return token, preview  # nothing to confirm: nothing kept
     suffix = ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
-    (STAGING / f"{token}{suffix}").write_bytes(content)
+    descriptor = os.open(folder / f"{token}{suffix}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as staged:
+        staged.write(content)
     return token, preview
+
+
+def _expired() -> ValidationError:
+    return ValidationError(_("The import has expired; upload the file again."), code="token")
 
 
 def _staged(token: str) -> Path:
     if not _TOKEN_RE.match(token or ""):
-        raise ValidationError(_("The import has expired; upload the file again."), code="token")
+        raise _expired()
     for suffix in (".xlsx", ".csv"):
-        path = STAGING / f"{token}{suffix}"
-        if path.exists():
+        path = staging_dir() / f"{token}{suffix}"
+        if path.is_file():
             return path
-    raise ValidationError(_("The import has expired; upload the file again."), code="token")
+    raise _expired()
+
+
+def cancel(token: str) -> bool:
+    """Remove a staged import (the preview's Cancel, or a new upload replacing it); True when one was removed."""
+    try:
+        path = _staged(token)
+    except ValidationError:
+        return False
+    path.unlink(missing_ok=True)
+    return True
 
 
 def confirm(token: str, *, user) -> dict:
-    """Write every row in one transaction; refuse (writing nothing) when any row has an error."""
+    """Write every row in one transaction; refuse (writing nothing) when any row has an error. The staged file
+    is taken first (renamed: a second confirmation of the same import finds nothing) and removed in every case."""
     path = _staged(token)
-    rows = validate(_read(path.read_bytes(), path.name))
-    if not rows or any(r.errors for r in rows):
-        raise ValidationError(_("The file has errors; nothing was imported."), code="errors")
-    summary = write(rows, user=user)
-    path.unlink(missing_ok=True)
-    return summary
+    claimed = path.with_name(f"{path.stem}.{secrets.token_hex(8)}.claimed{path.suffix}")
+    try:
+        path.rename(claimed)
+    except FileNotFoundError:
+        raise _expired() from None
+    try:
+        if time.time() - claimed.stat().st_mtime > STAGING_MAX_AGE.total_seconds():
+            raise _expired()
+        rows = validate(_read(claimed.read_bytes(), claimed.name))
+        if not rows or any(r.errors for r in rows):
+            raise ValidationError(_("The file has errors; nothing was imported."), code="errors")
+        return write(rows, user=user)
+    finally:
+        claimed.unlink(missing_ok=True)
 
 
 @transaction.atomic

@@ -20,5 +20,6 @@ urlpatterns = [
     path("lembaga/<int:pk>/pesan/", views.institution_messages, name="institution_messages"),
     path("impor/", views.import_upload, name="import_upload"),
     path("impor/konfirmasi/", views.import_confirm, name="import_confirm"),
+    path("impor/batal/", views.import_cancel, name="import_cancel"),
     path("tahun-anggaran/", views.fiscal_year_close, name="fiscal_year_close"),
 ]

@@ -381,6 +381,9 @@ def import_upload(request):
         except ValidationError as error:
             form.add_error("file", error)
         else:
+            previous = request.session.get("grants_import")
+            if previous and previous != token:
+                imports.cancel(previous)  # a new upload replaces the one waiting
             request.session["grants_import"] = token
             return render(request, "grants/import_preview.html", {"preview": preview, "token": token})
     return render(request, "grants/import_upload.html", {"form": form, "columns": imports.COLUMNS})
@@ -393,17 +396,28 @@ def import_confirm(request):
     if not token or token != request.session.get("grants_import"):
         messages.error(request, _("The import has expired; upload the file again."))
         return redirect("grants:import_upload")
+    request.session.pop("grants_import", None)  # the staged file is used up whatever the outcome
     try:
         summary = imports.confirm(token, user=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("grants:import_upload")
-    request.session.pop("grants_import", None)
     audit.record(request, "import", target="grants.grant", count=summary["grants"],
                  detail="institutions={institutions} contacts={contacts} grants={grants}".format(**summary))
     messages.success(request, _("Import done: %(institutions)s new institutions, %(contacts)s contacts, "
                                 "%(grants)s grants.") % summary)
     return redirect("grants:search")
+
+
+@admin_required
+@require_POST
+def import_cancel(request):
+    """The preview's Cancel: the staged file is removed at once."""
+    token = request.session.pop("grants_import", None)
+    if token:
+        imports.cancel(token)
+    messages.info(request, _("The import was cancelled; nothing was written."))
+    return redirect("grants:import_upload")
 
 
 @admin_required
