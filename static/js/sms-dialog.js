@@ -26,7 +26,24 @@
     var target = event.detail.target;
     if (target && target.id === "abah-modal-content") { scroll(); }
   });
-  document.body.addEventListener("sms-sent", function () { window.setTimeout(scroll, 0); });
+  document.body.addEventListener("sms-sent", function (event) {
+    // The compose form is emptied after a send and its counter recounted (no hx-on: CSP forbids eval).
+    var form = event.target && event.target.closest ? event.target.closest("#sms-compose") : null;
+    if (form) {
+      form.reset();
+      var text = form.querySelector("textarea");
+      if (text) { text.dispatchEvent(new Event("input", {bubbles: true})); }
+    }
+    window.setTimeout(scroll, 0);
+  });
+  // The thread polls for new marks only while the dialog is open (an hx-trigger filter would need eval).
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.id === "sms-thread" && elt.hasAttribute("data-poll-while-open")) {
+      var modal = document.getElementById("abah-modal");
+      if (!modal || !modal.classList.contains("show")) { event.preventDefault(); }
+    }
+  });
   document.getElementById("abah-modal") && document.getElementById("abah-modal").addEventListener("shown.bs.modal", scroll);
   window.AbahSmsDialog = { scroll: scroll };
   scroll();
