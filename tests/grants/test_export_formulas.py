@@ -92,3 +92,17 @@ def test_libreoffice_does_not_evaluate(tmp_path):  # pragma: no cover - only whe
                    check=True, timeout=120, capture_output=True)
     text = (tmp_path / "x.csv").read_text()
     assert "=1+1" in text and "\n2\n" not in text
+
+
+def test_every_export_goes_through_the_one_helper():
+    """No module but the helper writes a workbook or a CSV: a new export that used openpyxl or csv.writer
+    directly would bring formulas back."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "abah"
+    writer = re.compile(r"openpyxl import .*Workbook\b|Workbook\(|csv\.writer|csv\.DictWriter|\.to_excel\(")
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if p.name != "exports.py" or p.parent.name != "core"
+                 if writer.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
