@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from abah.accounts.demo import DEMO_PASSWORD
 from abah.grants.messaging import PARTY_TYPE
@@ -146,6 +147,24 @@ def test_every_menu_page_and_the_dialogs_run_under_the_policy(page, settings, li
     response = page.goto(page.base_url + "/tidak-ada-halaman-ini/")
     assert response.status == 404
     watcher.check("404 page")
+
+    # The 500 page as Django's handler500 renders it (no request context), served under the same policy.
+    from django.utils.csp import build_policy
+    from django.views.defaults import server_error
+
+    error = server_error(RequestFactory().get("/"))
+    page.route(page.base_url + "/rusak/", lambda route: route.fulfill(
+        status=500, body=error.content, content_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": build_policy(settings.SECURE_CSP)}))
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto(page.base_url + "/rusak/")
+        page.wait_for_selector("[data-testid=error-page]")
+        assert "Kesalahan server" in page.inner_text("body")
+        # Our stylesheet applied: the page's gradient background comes from abah.css.
+        assert "gradient" in page.evaluate("() => getComputedStyle(document.body).backgroundImage")
+        screenshot(page, f"csp-06-500-{width}")
+        watcher.check(f"500 page at {width} px")
 
     # ---- 390 px: the menu pages still lay out (and the navbar toggler's SVG, a data: image, is allowed).
     page.set_viewport_size({"width": 390, "height": 844})
