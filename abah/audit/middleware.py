@@ -80,5 +80,6 @@ class AuditMiddleware:
                     what = None
                 if what is not None:
                     action, target_type, target_id, detail = what
-                    services.record(request, action, target=(target_type, target_id), detail=detail)
+                    services.record(request, action, target=(target_type, target_id), detail=detail,
+                                    savepoint=False)  # after the view: no transaction of the application
         return response

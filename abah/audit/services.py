@@ -20,6 +20,7 @@ from .models import AuditEntry
 
 log = logging.getLogger("abah.audit")
 Action = AuditEntry.Action
+MAX_COUNT = 2**31 - 1  # PositiveIntegerField on every database
 
 _current_request: contextvars.ContextVar = contextvars.ContextVar("abah_audit_request", default=None)
 
@@ -74,12 +75,14 @@ def _target(target) -> tuple[str, str]:
 
 
 def record(request_or_user, action, *, target=None, detail: str = "", count: int | None = None,
-           username: str = "", at=None) -> AuditEntry | None:
+           username: str = "", at=None, savepoint: bool = True) -> AuditEntry | None:
     """Append one entry; returns it, or None when it could not be written (the failure is logged, never raised).
 
     ``request_or_user``: an HttpRequest (its user and address), a user, or None (the system).
     ``target``: a model instance, a ("type", id) pair or a type name. ``username``: for a failed login, the
-    name that was tried.
+    name that was tried. Inside a transaction the entry is written in a savepoint, so a failure never aborts
+    the caller's transaction; ``savepoint=False`` only where no transaction of the application can be open
+    (the audit middleware, after the response).
     """
     try:
         if str(action) not in Action.values:
@@ -104,11 +107,14 @@ def record(request_or_user, action, *, target=None, detail: str = "", count: int
             target_type=target_type,
             target_id=target_id,
             detail=" ".join(clean_text(str(detail or "")).split())[:255],
-            count=count if count is None or count >= 0 else None,
+            count=None if count is None or count < 0 else min(int(count), MAX_COUNT),
         )
         if at is not None:
             entry.at = at
-        with transaction.atomic():  # a savepoint: a failure never poisons the caller's transaction
+        if savepoint and transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint: a failure never poisons the caller's transaction
+                entry.save()
+        else:
             entry.save()
         return entry
     except Exception:  # the audit log must never break what it records

@@ -2,6 +2,8 @@
 
 import datetime
 import io
+import os
+import time
 
 import pytest
 from django.core.management import call_command
@@ -19,6 +21,13 @@ from abah.verification.models import VerificationCode
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 12, 1, 2, 0, tzinfo=WIB)
 S = Message.Status
+
+
+@pytest.fixture(autouse=True)
+def _staging(settings, tmp_path):
+    """Staged imports in a folder of the test's own (never the instance's var/import-staging)."""
+    settings.IMPORT_STAGING_DIR = str(tmp_path / "staging")
+    return tmp_path / "staging"
 
 
 def ago(**delta):
@@ -103,3 +112,15 @@ def test_loop_option_runs_bounded_passes(data):
     call_command("retention", loop=True, every=0.01, max_passes=2, now=NOW.isoformat(), stdout=out)
     assert out.getvalue().count("retention:") == 2
     assert AuditEntry.objects.filter(action="retention").count() == 2
+
+
+def test_staged_imports_left_for_a_day_are_removed(_staging):
+    _staging.mkdir()
+    old, new = _staging / "abandoned.xlsx", _staging / "in-progress.xlsx"
+    for path in (old, new):
+        path.write_bytes(b"PK")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert retention.run(now=NOW)["staging"] == 1
+    assert not old.exists() and new.exists()
+    assert AuditEntry.objects.get(action="retention").detail.endswith("staging=1")
