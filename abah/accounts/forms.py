@@ -63,6 +63,15 @@ class ProfileForm(ModelForm):
             raise forms.ValidationError(_("An account with this e-mail address already exists."))
         return email
 
+    def clean_username(self):
+        # A renamed account may not take a look-alike of another one (Cyrillic "аdmin" for "admin") either.
+        from .registration import username_unavailable
+
+        username = unicodedata.normalize("NFKC", self.cleaned_data["username"])
+        if username != self.instance.username and username_unavailable(username, exclude_pk=self.instance.pk):
+            raise forms.ValidationError(_("This username is taken or looks too much like an existing one."))
+        return username
+
     def clean_birth_date(self):
         from django.utils import timezone
 

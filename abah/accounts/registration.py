@@ -50,12 +50,13 @@ def skeleton(username: str) -> str:
     return folded.translate(_TABLE).replace("rn", "m").replace("vv", "w")
 
 
-def username_unavailable(username: str) -> bool:
+def username_unavailable(username: str, *, exclude_pk: int | None = None) -> bool:
     """True when the username exists or looks like an existing one (Cyrillic "аdmin" for "admin")."""
-    if User.objects.filter(username__iexact=username).exists():
+    others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    if others.filter(username__iexact=username).exists():
         return True
     wanted = skeleton(username)
-    return any(skeleton(name) == wanted for name in User.objects.values_list("username", flat=True).iterator())
+    return any(skeleton(name) == wanted for name in others.values_list("username", flat=True).iterator())
 
 
 def email_taken(email: str) -> bool:

@@ -188,3 +188,23 @@ def test_login_error_in_english(client):
     content = response.content.decode()
     assert "The username or password is incorrect." in content
     assert "username username" not in content.lower()
+
+
+@pytest.mark.parametrize("lookalike", ["\u0430dminuser", "ADMINUSER", "adm1nuser"])
+def test_profile_rename_to_a_lookalike_of_another_account_is_refused(petugas_client, petugas, admin_user, lookalike):
+    response = petugas_client.post(reverse("accounts:profile"), {
+        "username": lookalike, "email": petugas.email, "first_name": "Budi", "last_name": "S",
+        "birth_date": "1985-04-12", "gender": "L",
+    })
+    assert response.status_code == 200
+    assert "terlalu mirip" in response.content.decode()
+    petugas.refresh_from_db()
+    assert petugas.username == "petugasa"
+
+
+def test_profile_keeps_its_own_username_and_may_take_a_distinct_one(petugas_client, petugas, admin_user):
+    data = {"email": petugas.email, "first_name": "Budi", "last_name": "S", "birth_date": "1985-04-12", "gender": "L"}
+    assert petugas_client.post(reverse("accounts:profile"), {"username": "petugasa", **data}).status_code == 302
+    assert petugas_client.post(reverse("accounts:profile"), {"username": "budisantoso", **data}).status_code == 302
+    petugas.refresh_from_db()
+    assert petugas.username == "budisantoso"
