@@ -22,6 +22,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from abah.core.formatting import to_wib
+from abah.core.text import clean_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What Excel and LibreOffice take as the start of a formula when the cell is typed or edited (OWASP's list).
@@ -57,7 +58,9 @@ def cell(sheet, value) -> WriteOnlyCell:
         return WriteOnlyCell(sheet, value)
     if isinstance(value, (datetime.date, datetime.time)):
         return WriteOnlyCell(sheet, value)
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:MAX_CELL_CHARS]
+    # The one cleaning (NUL, controls, lone surrogates, U+FFFE/U+FFFF: characters XML cannot hold), then
+    # openpyxl's own list of what it refuses.
+    text = ILLEGAL_CHARACTERS_RE.sub("", clean_text(value))[:MAX_CELL_CHARS]
     result = WriteOnlyCell(sheet, None)
     # Bypass openpyxl's guessing (which makes "=…" a formula): the value is set as it is, typed as a string.
     result._value = text

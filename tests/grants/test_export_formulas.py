@@ -9,6 +9,9 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from abah.core import exports
@@ -106,3 +109,20 @@ def test_every_export_goes_through_the_one_helper():
                  if p.name != "exports.py" or p.parent.name != "core"
                  if writer.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(max_size=40) | st.sampled_from(HOSTILE).map(lambda t: t + "x"), min_size=1, max_size=8))
+def test_any_text_is_written_as_text(texts):
+    """Whatever the text (hypothesis: any code point but surrogates, and the hostile prefixes), the file opens,
+    no cell is a formula, and the cleaned text comes back (XML reads CR as LF)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from abah.core.text import clean_text
+
+    content = exports.xlsx_bytes([exports.Sheet("Hibah", ["t"], [[t] for t in texts])])
+    cells = _cells(content)[1:]
+    assert not [c for c in cells if c.data_type == "f"]
+    expected = [ILLEGAL_CHARACTERS_RE.sub("", clean_text(t)).replace("\r\n", "\n").replace("\r", "\n") or None
+                for t in texts]
+    assert [c.value for c in cells] == expected
