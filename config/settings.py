@@ -164,6 +164,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Import files between preview and confirmation (removed after confirm, cancel or a day): this instance's own folder.
+IMPORT_STAGING_DIR = Path(env("IMPORT_STAGING_DIR", str(BASE_DIR / "var" / "import-staging")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
