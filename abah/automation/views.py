@@ -56,7 +56,7 @@ def template_list(request):
 
 
 def _preview_grant(raw: str):
-    raw = (raw or "").strip()
+    raw = (raw or "").strip()[:100]  # a code ("2026-SOS-00001"); a long text finds nothing and is not a LIKE pattern
     grants = Grant.objects.select_related("institution")
     if raw:
         return grants.filter(kode__iexact=raw).first()

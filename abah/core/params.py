@@ -58,6 +58,15 @@ def parse_date(value, *, minimum: datetime.date = MIN_DATE, maximum: datetime.da
     return day if minimum <= day <= maximum else None
 
 
+MAX_TEXT = 200  # a search box: longer text finds nothing more, and SQLite refuses LIKE patterns over 50,000 bytes
+
+
+def text_param(params, name: str, *, max_length: int = MAX_TEXT) -> str:
+    """A text parameter (a search box, a filter): cleaned (``abah.core.text.clean_text``), stripped, and cut to
+    ``max_length`` characters."""
+    return _raw(params, name)[:max_length].strip()
+
+
 def _fail(name: str, strict: bool, present: bool):
     if strict and present:
         raise BadParameter(f"Invalid parameter {name!r}.")

@@ -15,7 +15,9 @@ from .text import clean_text
 def safe_url(request, url, default: str = "/") -> str:
     """``url`` when it is safe to redirect to from ``request``, else ``resolve_url(default)``."""
     url = clean_text(url).strip() if isinstance(url, str) else ""
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+    # A path of this site ("/…") or an absolute http(s) URL of this host: a bare word ("²", "foo") would be read
+    # by redirect() as a URL name and fail.
+    if url and (url.startswith("/") or url.lower().startswith(("http://", "https://"))) and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):
         return url
     return resolve_url(default)

@@ -9,6 +9,17 @@ from abah.core.forms import Form
 
 
 class UserChoiceField(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        # An id beyond the database's integer (10^25, 2**63) is no user: refused like any unknown one, before the
+        # query (SQLite raises OverflowError on it).
+        from abah.core.params import parse_int
+
+        for pk in value:
+            if parse_int(str(pk)) is None:
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                            params={"pk": pk})
+        return super()._check_values(value)
+
     def label_from_instance(self, obj):
         name = obj.get_full_name() or obj.username
         return f"{name} ({obj.get_role_display()})" if obj.role else name

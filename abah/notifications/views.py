@@ -9,9 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from abah.core.access import login_only
-from abah.core.params import id_param
+from abah.core.params import id_param, text_param
 from abah.core.redirects import safe_next, safe_url
-from abah.core.text import param
 
 from . import selectors, services
 from .forms import ComposeForm
@@ -63,7 +62,7 @@ def _next_url(request, fallback):
 
 @login_only
 def inbox(request):
-    query = param(request.GET, "q").strip()
+    query = text_param(request.GET, "q")
     page = Paginator(selectors.inbox_for(request.user, query), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -74,7 +73,7 @@ def inbox(request):
 
 @login_only
 def sent(request):
-    query = param(request.GET, "q").strip()
+    query = text_param(request.GET, "q")
     page = Paginator(selectors.sent_for(request.user, query), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

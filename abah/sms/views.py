@@ -10,15 +10,16 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from abah.core.access import admin_required, staff_required
 from abah.core.formatting import WIB
+from abah.core.params import date_param, id_param, text_param
 from abah.core.text import clean_data, param
 
 from . import access, conf, phone, routing, search, services
+from .forms import ConversationSendForm
 from .models import Conversation, Message, SimulatorDelivery, SimulatorInbound, WorkerHeartbeat
 
 PAGE_SIZE = 50
@@ -47,18 +48,16 @@ def _filtered_messages(params):
     gateway = params.get("gateway", "")
     if gateway:
         qs, active = qs.filter(gateway=gateway), True
-    thread = params.get("thread", "")
-    if thread.isdigit():  # one Pesan thread (a notification's link), by the (conversation, id) index
-        qs, active = qs.filter(conversation_id=int(thread)), True
-    start, end = parse_date(params.get("from") or "") if params.get("from") else None, None
-    if params.get("to"):
-        end = parse_date(params.get("to") or "")
+    thread = id_param(params, "thread")
+    if thread:  # one Pesan thread (a notification's link), by the (conversation, id) index
+        qs, active = qs.filter(conversation_id=thread), True
+    start, end = date_param(params, "from"), date_param(params, "to")
     if start:
         qs, active = qs.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=WIB)), True
     if end:
         qs, active = qs.filter(created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=WIB)), True
     narrowed = active
-    query = (params.get("q") or "").strip()
+    query = text_param(params, "q")
     text_search = None
     if query:
         active = True
@@ -152,8 +151,7 @@ def message_list(request):
     qs, filtered, text_search = _filtered_messages(clean_data(request.GET))
     # Who may read what (abah.sms.access): every path below (rows, search walk, counts) starts from this qs.
     qs = access.visible_messages(request.user, qs, text_search=text_search is not None)
-    before = request.GET.get("before", "")
-    before = int(before) if before.isdigit() else None
+    before = id_param(request.GET, "before")
     rows_only = request.htmx and request.GET.get("partial") == "rows"
     searched_to = None  # a search that stopped for time: how far back it looked
     if text_search:
@@ -214,8 +212,7 @@ def message_list(request):
 
 
 def _since(request) -> int | None:
-    value = request.GET.get("since") or request.POST.get("since") or ""
-    return int(value) if value.isdigit() else None
+    return id_param(request.GET, "since") or id_param(request.POST, "since")
 
 
 def _thread_context(conversation, *, user, since: int | None = None):
@@ -258,11 +255,11 @@ def conversation_thread(request, pk):
 def conversation_older(request, pk):
     """The THREAD_WINDOW messages before ``before`` (the "earlier messages" button), oldest first."""
     conversation = get_object_or_404(Conversation, pk=pk)
-    before = request.GET.get("before", "")
-    if not before.isdigit():
+    before = id_param(request.GET, "before")
+    if not before:
         raise Http404
     chunk = list(access.visible_messages(request.user, conversation.messages.all()).select_related("sender")
-                 .filter(pk__lt=int(before)).order_by("-id")[: THREAD_WINDOW + 1])
+                 .filter(pk__lt=before).order_by("-id")[: THREAD_WINDOW + 1])
     has_older = len(chunk) > THREAD_WINDOW
     older = access.prepare(list(reversed(chunk[:THREAD_WINDOW])), request.user)
     return render(request, "sms/conversation_dialog.html#older", {
@@ -275,12 +272,19 @@ def conversation_older(request, pk):
 @require_POST
 def conversation_send(request, pk):
     conversation = get_object_or_404(Conversation, pk=pk)
-    error = ""
-    try:
-        services.send_manual(conversation=conversation, text=param(request.POST, "text"), sender=request.user)
-    except ValidationError as exc:
-        error = " ".join(exc.messages)
-    context = {**_thread_context(conversation, user=request.user, since=_since(request)), "error": error, "sent": not error}
+    form = ConversationSendForm(request.POST)
+    since = None
+    if form.is_valid():  # everything checked before the message is queued: an error never follows a send
+        since = form.cleaned_data["since"]
+        try:
+            services.send_manual(conversation=conversation, text=form.cleaned_data["text"], sender=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            error = ""
+    else:
+        error = " ".join(message for errors in form.errors.values() for message in errors)
+    context = {**_thread_context(conversation, user=request.user, since=since), "error": error, "sent": not error}
     response = render(request, "sms/conversation_dialog.html#send_response", context)
     if not error:
         response["HX-Trigger"] = "sms-sent"
@@ -309,20 +313,18 @@ def unknown_senders(request):
 @admin_required
 def party_search(request):
     number = param(request.GET, "number")
-    parties = routing.search_parties(param(request.GET, "q"))
+    parties = routing.search_parties(text_param(request.GET, "q"))
     return render(request, "sms/unknown_senders.html#parties", {"parties": parties, "number": number,
-                                                               "q": param(request.GET, "q")})
+                                                               "q": text_param(request.GET, "q")})
 
 
 @admin_required
 @require_POST
 def unknown_attach(request):
-    party = routing.Party(
-        param(request.POST, "party_type"), param(request.POST, "party_id"), param(request.POST, "title"),
-        param(request.POST, "party_number"),
-    )
+    # Only a registered party type, and a party that exists: its title and number come from its app.
+    party = routing.lookup_party(param(request.POST, "party_type"), param(request.POST, "party_id"))
     number = param(request.POST, "number")
-    if not (party.party_type and party.party_id and party.title):
+    if party is None:
         flash.error(request, _("Choose a party to attach the number to."))
         return redirect("sms:unknown_senders")
     try:
