@@ -111,6 +111,8 @@ def record(request_or_user, action, *, target=None, detail: str = "", count: int
         )
         if at is not None:
             entry.at = at
+        if request is not None and request is request_or_user:
+            request._audit_recorded = True  # the middleware adds no second entry for this request
         if savepoint and transaction.get_connection().in_atomic_block:
             with transaction.atomic():  # a savepoint: a failure never poisons the caller's transaction
                 entry.save()

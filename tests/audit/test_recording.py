@@ -148,6 +148,18 @@ def test_admin_user_actions_are_recorded(admin_client, admin_user):
     assert admin_user.is_active and AuditEntry.objects.filter(action=A.ADMIN).count() == 3
 
 
+def test_other_admin_posts_are_recorded_once(admin_client, admin_user):
+    assert admin_client.post(reverse("grants:import_cancel")).status_code == 302
+    entry = only(A.ADMIN)
+    assert_recent(entry, admin_user)
+    assert (entry.target_type, entry.detail) == ("grants:import_cancel", "grants:import_cancel HTTP 302")
+    # A preview changes nothing; an action its view recorded itself is not recorded twice.
+    admin_client.post(reverse("automation:template_preview", args=["lpj_billing"]), {"text": "x", "money": ""})
+    admin_client.post(reverse("grants:fiscal_year_close"), {"fiscal_year": "2017"})
+    assert [e.target_type for e in AuditEntry.objects.filter(action=A.ADMIN).order_by("id")] == [
+        "grants:import_cancel", "grants.grant"]
+
+
 def test_fiscal_year_close_and_template_edit_are_recorded(admin_client, admin_user, petugas):
     for _ in range(2):
         make_grant(make_institution(f"Yayasan {_}"), petugas=petugas, status=Grant.Status.SELESAI, year=2017)
@@ -194,3 +206,16 @@ def test_record_never_breaks_the_caller(petugas, caplog):
                          at=timezone.now() - datetime.timedelta(days=1))
     assert entry is not None and len(entry.detail) == 255 and entry.count is None and entry.address is None
     assert AuditEntry.objects.count() == 1
+
+
+def test_nphd_appointment_page_is_a_contact_view(petugas_client, petugas, locmem_gateway):
+    from tests.nphd.conftest import invite
+    from tests.nphd.conftest import make_grant as make_invitable_grant
+    from tests.nphd.conftest import make_institution as make_contacted_institution
+
+    grant = make_invitable_grant(make_contacted_institution("Yayasan Nurul Huda"), petugas=petugas)
+    appointment = invite(grant, petugas, timezone.localdate() + datetime.timedelta(days=7)).appointment
+    assert petugas_client.get(reverse("nphd:appointment_detail", args=[appointment.pk])).status_code == 200
+    entry = only(A.VIEW_CONTACT)
+    assert_recent(entry, petugas)
+    assert (entry.target_type, entry.target_id) == ("nphd.appointment", str(appointment.pk))
