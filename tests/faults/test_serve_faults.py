@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from abah.core.runtime import worker_commands
 from tests.faults.harness import (
     ROOT,
     WINDOW,
@@ -173,7 +174,7 @@ def _run_serve(engine, database, peer, tmp_path, *, fault: str, fault_step, step
         probe.finish()
         serve.stop()
     count(result, database, peer, numbers)
-    initial_workers = 3  # tasks, lpj-reminders, smsd (abah.core.runtime); each later PID is a restart
+    initial_workers = len(worker_commands())  # tasks, lpj-reminders, retention, smsd …; each later PID is a restart
     result.worker_exits = max(0, len(serve.workers_seen) - initial_workers - result.kills)
     result.web_down = probe.down
     result.errors = dict(log_errors([serve.log]))
