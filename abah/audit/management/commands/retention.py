@@ -7,14 +7,12 @@ pass as if it were that moment (ISO 8601; tests).
 
 import datetime
 import logging
-import signal
-import threading
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from abah.audit import retention
+from abah.core.runtime import run_periodically
 
 log = logging.getLogger("abah.audit.retention")
 
@@ -44,22 +42,8 @@ class Command(BaseCommand):
         if not loop:
             self.one_pass(moment, options["verbosity"])
             return
-        stop = threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda signum, frame: stop.set())
-        passes = 0
-        while not stop.is_set():
-            if not connection.in_atomic_block:
-                close_old_connections()
-            try:
-                self.one_pass(moment, options["verbosity"])
-            except Exception:  # a failed pass must not stop the worker; the next one retries
-                log.exception("retention pass failed")
-            passes += 1
-            if max_passes and passes >= max_passes:
-                break
-            stop.wait(every)
+        run_periodically(lambda: self.one_pass(moment, options["verbosity"]), every=every, max_passes=max_passes, log=log,
+                         what="retention pass")
 
     def one_pass(self, moment, verbosity):
         counts = retention.run(now=moment)

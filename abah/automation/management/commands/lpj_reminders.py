@@ -7,14 +7,12 @@ due date to "LPJ overdue". Passes are idempotent, so several workers may run thi
 
 import datetime
 import logging
-import signal
-import threading
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections, connection
 
 from abah.automation import reminders
+from abah.core.runtime import run_periodically
 from abah.grants.services import lpj_mark_overdue
 
 log = logging.getLogger("abah.automation.reminders")
@@ -43,22 +41,8 @@ class Command(BaseCommand):
         if not loop:
             self.one_pass(day, options["verbosity"])
             return
-        stop = threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda signum, frame: stop.set())
-        passes = 0
-        while not stop.is_set():
-            if not connection.in_atomic_block:  # a caller's transaction (tests) must keep its connection
-                close_old_connections()
-            try:
-                self.one_pass(day, options["verbosity"])
-            except Exception:  # a bad pass must not stop the worker; the next one retries
-                log.exception("LPJ reminder pass failed")
-            passes += 1
-            if max_passes and passes >= max_passes:
-                break
-            stop.wait(interval)
+        run_periodically(lambda: self.one_pass(day, options["verbosity"]), every=interval, max_passes=max_passes, log=log,
+                         what="LPJ reminder pass")
 
     def one_pass(self, day, verbosity):
         started = time.monotonic()
