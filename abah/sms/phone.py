@@ -1,6 +1,7 @@
 """Phone numbers for SMS, on phonenumbers: parse, validate mobile-only, E.164, masking for display."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,18 +28,28 @@ class Country:
         return f"{self.name} (+{self.code})"
 
 
-def countries(language: str = "id") -> list[Country]:
-    """Every region phonenumbers knows, Indonesia (+62) first, then by name in the given language."""
-    from phonenumbers import geocoder
+@lru_cache(maxsize=8)
+def _countries(lang: str) -> tuple[Country, ...]:
+    from babel import Locale
 
-    lang = "id" if language.startswith("id") else "en"
-    result = []
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        code = phonenumbers.country_code_for_region(region)
-        name = geocoder._region_display_name(region, lang) or region  # phonenumbers' own region names
-        result.append(Country(region, code, name))
-    result.sort(key=lambda c: (c.region != DEFAULT_REGION, c.name))
-    return result
+    names = Locale.parse(lang).territories  # CLDR, maintained upstream: no hand-typed names
+    result = [
+        Country(region, phonenumbers.country_code_for_region(region), names.get(region) or region)
+        for region in phonenumbers.SUPPORTED_REGIONS
+    ]
+    result.sort(key=lambda c: (c.region != DEFAULT_REGION, _sort_key(c.name), c.region))
+    return tuple(result)
+
+
+def _sort_key(name: str) -> str:
+    """"Åland", "Côte d’Ivoire", "Curaçao" sort among their plain letters, case ignored."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch)).casefold()
+
+
+def countries(language: str = "id") -> list[Country]:
+    """Every region phonenumbers can dial, named from Babel's CLDR data in the given language (Indonesian or
+    English), Indonesia (+62) first, then by localised name."""
+    return list(_countries("id" if (language or "id").lower().startswith("id") else "en"))
 
 
 def country_choices(language: str = "id") -> list[tuple[str, str]]:
