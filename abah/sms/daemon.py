@@ -36,7 +36,6 @@ from django.db import (
 from django.db.models import F, Q
 from django.utils import timezone
 
-from abah.core.formatting import WIB
 from abah.core.text import clean_text
 
 from . import conf, expiry, search, services
@@ -385,8 +384,8 @@ class Daemon:
 
     def _due(self, now):
         due = Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
-        window = conf.send_window()
-        if not window.allows(timezone.localtime(now, WIB).time()):
+        window = conf.send_window()  # cached a few seconds (conf.WINDOW_CACHE_SECONDS)
+        if not window.open_at(now):  # outside the hours, on a day off or a holiday: only the exempt kinds
             due = due.filter(kind__in=window.exempt_kinds)
         return due
 

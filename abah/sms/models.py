@@ -310,3 +310,27 @@ class SimulatorInbound(models.Model):
 
     def __str__(self):
         return f"{self.number}: {self.text[:40]}"
+
+
+class SendWindowSetting(models.Model):
+    """The send window the Admin set on "Pengaturan SMS" (one row); without it the environment's defaults apply
+    (abah/sms/conf.py: SMS_SEND_WINDOW, SMS_SEND_DAYS, SMS_SEND_HOLIDAYS, SMS_SEND_WINDOW_EXEMPT_KINDS)."""
+
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))  # exclusive; 23:59:59.999999 stands for 24:00
+    days = models.CharField(_("days"), max_length=20, default="1,2,3,4,5,6,7")  # ISO weekdays, 1 = Monday
+    exempt_kinds = models.CharField(_("kinds sent at any time"), max_length=200, blank=True, default="code,manual")
+    national_holidays = models.BooleanField(_("national holidays"), default=True)
+    # Further days off, one a line: "2026-12-24 Cuti bersama Natal" (the name is optional).
+    holidays = models.TextField(_("other days off"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("send window")
+        verbose_name_plural = _("send window")
+
+    def __str__(self):
+        return f"{self.start:%H:%M}-{self.end:%H:%M} days {self.days}"
