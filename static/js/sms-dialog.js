@@ -36,13 +36,19 @@
     }
     window.setTimeout(scroll, 0);
   });
-  // The thread polls for new marks only while the dialog is open (an hx-trigger filter would need eval).
-  document.body.addEventListener("htmx:beforeRequest", function (event) {
-    var elt = event.detail && event.detail.elt;
-    if (elt && elt.id === "sms-thread" && elt.hasAttribute("data-poll-while-open")) {
-      var modal = document.getElementById("abah-modal");
-      if (!modal || !modal.classList.contains("show")) { event.preventDefault(); }
+  // The thread polls while the dialog is open (static/js/live.js). A reader at the bottom stays at the bottom when
+  // new messages come in; one scrolled up to older messages stays where they are.
+  var stick = false;
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "sms-thread") {
+      var body = document.getElementById("sms-thread-body");
+      stick = !!body && body.scrollHeight - body.scrollTop - body.clientHeight < 40;
     }
+  });
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "sms-thread" && stick) { stick = false; scroll(); }
   });
   document.getElementById("abah-modal") && document.getElementById("abah-modal").addEventListener("shown.bs.modal", scroll);
   window.AbahSmsDialog = { scroll: scroll };

@@ -71,7 +71,7 @@ def test_dialog_shows_thread_with_marks_and_polls_while_pending(petugas_client, 
     body = petugas_client.get(url, **HX).content.decode()
     assert body.index("Undangan NPHD") < body.index("Mohon konfirmasi")
     assert "Sistem" in body and petugas.get_full_name() in body
-    assert 'hx-trigger="every 2s' in body
+    assert 'hx-trigger="every 4s, abah-poll"' in body  # the open dialog polls (tests/sms/test_live.py)
     assert 'data-testid="mark-delivered"' not in body and 'data-testid="mark-failed"' not in body
     run_worker()
     sms_system, sms_typed = sorted(locmem.outbox, key=lambda s: s.id)
@@ -81,7 +81,7 @@ def test_dialog_shows_thread_with_marks_and_polls_while_pending(petugas_client, 
     thread_body = petugas_client.get(reverse("sms:conversation_thread", args=[thread.pk]), **HX).content.decode()
     assert 'data-testid="mark-delivered"' in thread_body
     assert 'data-testid="mark-failed"' in thread_body and "Nomor tidak aktif" in thread_body
-    assert "hx-trigger" not in thread_body  # nothing pending: polling stops
+    assert 'hx-trigger="every 4s, abah-poll"' in thread_body  # nothing pending: it still polls, for replies
     assert {system.pk, typed.pk} == {m.pk for m in Message.objects.filter(conversation=thread)}
 
 

@@ -1,0 +1,81 @@
+"""In Debian's Chromium, at 1366 and 390 px: the open Pesan dialog and UCP > Pesan update by themselves.
+
+An institution's reply (stored through the service layer, as the worker does when the gateway hands it over), a
+text queued elsewhere and its delivery report (the simulator's, through one worker pass) appear without a reload,
+within the poll interval. Before issue 14 the dialog polled only while one of its own texts was pending, so a
+reply to a delivered text never appeared (the clerk waited 40 s)."""
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from abah.sms import services
+from abah.sms.models import Message
+from abah.sms.views import POLL_SECONDS
+from tests.conftest import browser_login, make_user, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SIMULATOR = {
+    "default": {
+        "BACKEND": "abah.sms.backends.simulator.SimulatorBackend",
+        "OPTIONS": {"dlr_delay": [0, 0], "dead_suffixes": ["0000"]},
+    }
+}
+NUMBER = "081230900095"
+WITHIN = (POLL_SECONDS + 4) * 1000  # one poll interval, and the time to answer and swap
+SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
+
+
+def worker():
+    """One pass of `manage.py smsd` (sends what is queued, collects the simulator's reports and replies)."""
+    call_command("smsd", once=True)
+
+
+@pytest.fixture
+def live_setup(settings):
+    settings.SMS_GATEWAYS = SIMULATOR
+    settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
+    make_user("admin", role="admin", first_name="Siti")
+    thread = services.conversation_for(party_type="test.party", party_id="7", title="Yayasan Contoh", number=NUMBER)
+    services.queue_message(to=NUMBER, text="Undangan rapat koordinasi hibah", kind="invitation", conversation=thread)
+    worker()
+    assert not Message.objects.pending().exists()  # nothing pending: the old dialog did not poll at all
+    return thread
+
+
+def _sized(page, size):
+    width, height = SIZES[size]
+    page.set_viewport_size({"width": width, "height": height})
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_open_dialog_shows_reply_new_text_and_marks_without_reload(page, live_setup, size):
+    _sized(page, size)
+    browser_login(page, "admin")
+    page.goto(page.base_url + f"/sms/pesan/?thread={live_setup.pk}")  # opens the thread's dialog
+    dialog = page.locator("#abah-modal.show [data-testid=sms-dialog]")
+    expect(dialog).to_be_visible()
+    thread = page.locator("#abah-modal [data-testid=sms-thread]")
+    expect(thread.locator("[data-testid=mark-delivered]")).to_have_count(1)
+
+    services.receive_message(number=NUMBER, text="Siap hadir, terima kasih")
+    reply = thread.locator(".sms-in", has_text="Siap hadir, terima kasih")
+    expect(reply).to_be_visible(timeout=WITHIN)
+
+    queued = services.queue_message(to=NUMBER, text="Pencairan tahap 1 sudah ditransfer", kind="disbursement",
+                                    conversation=live_setup)
+    row = thread.locator(f"#sms-m{queued.pk}")
+    expect(row).to_be_visible(timeout=WITHIN)
+    expect(row).to_have_attribute("data-status", "queued")
+    worker()  # the simulator accepts it and reports it delivered
+    expect(row.locator("[data-testid=mark-delivered]")).to_be_visible(timeout=WITHIN)
+    expect(thread.locator(f"#sms-m{queued.pk}")).to_have_count(1)
+    page.wait_for_function("() => { const b = document.getElementById('sms-thread-body');"
+                           " return b.scrollHeight - b.scrollTop - b.clientHeight < 40; }")  # still at the newest
+    screenshot(page, f"sms-live-dialog-{size}")
+
+    # Closed: the poller is gone, so the closed dialog asks nothing more.
+    page.locator("#abah-modal .btn-close").click()
+    expect(page.locator("#abah-modal")).to_be_hidden()
+    expect(page.locator("#abah-modal [data-live]")).to_have_count(0)
