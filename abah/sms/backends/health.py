@@ -13,17 +13,25 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from abah.sms import conf
 
 log = logging.getLogger("abah.sms.health")
 
-BACKEND_LABELS = {
-    "SmppBackend": "SMPP 3.4",
-    "GammuBackend": "Gammu SMSD",
-    "SimulatorBackend": "Simulator",
-    "LocmemBackend": "locmem",
+BACKEND_LABELS = {  # what staff read: never the class name
+    "SmppBackend": "SMPP",
+    "GammuBackend": gettext_lazy("Modem (Gammu)"),
+    "SimulatorBackend": gettext_lazy("Simulator"),
+    "LocmemBackend": gettext_lazy("Test gateway (in memory)"),
 }
+
+
+def backend_label(backend: str) -> str:
+    """"abah.sms.backends.simulator.SimulatorBackend" or "SimulatorBackend" → "Simulator"; another back end
+    (a project's own) is named by its class without the "Backend" suffix."""
+    name = (backend or "").rsplit(".", 1)[-1]
+    return str(BACKEND_LABELS.get(name) or name.removesuffix("Backend") or name)
 
 
 @dataclass
@@ -122,7 +130,7 @@ def overview(*, with_phones: bool = True) -> list[GatewayHealth]:
             state, detail = "idle", _("No worker is running for this gateway (manage.py smsd --gateway %(name)s).") % {
                 "name": name}
         health = GatewayHealth(
-            name=name, backend=backend, label=BACKEND_LABELS.get(backend, backend), state=state, detail=detail,
+            name=name, backend=backend, label=backend_label(backend), state=state, detail=detail,
             endpoint=_endpoint(backend, cfg.get("OPTIONS", {})),
             primary_for=_kind_labels([k for k, r in routes.items() if r and r[0] == name]),
             fallback_for=_kind_labels([k for k, r in routes.items() if name in r[1:]]),

@@ -2,7 +2,7 @@
 
 from django import template
 
-from abah.sms import humanize, phone
+from abah.sms import errors, humanize, phone
 from abah.sms.errors import reason_text
 
 register = template.Library()
@@ -26,3 +26,23 @@ def masked(value):
 @register.filter
 def reason(message):
     return reason_text(message.error_code, message.error_reason)
+
+
+@register.filter
+def raw_reason(message):
+    """The gateway's own words for a failure: the Admin's status page only."""
+    return errors.raw_reason(message.error_code, message.error_reason)
+
+
+@register.filter
+def gateway_words(words):
+    """A translated phrase for words a gateway recorded without our code (the simulator's phones)."""
+    return reason_text("", words)
+
+
+@register.filter
+def backend_label(backend):
+    """A gateway back end's human name ("Simulator", "SMPP", "Modem (Gammu)"), never its class name."""
+    from abah.sms.backends.health import backend_label as label
+
+    return label(backend)
