@@ -16,6 +16,7 @@ from django.utils import timezone
 from abah.core.demo import register_seeder
 
 from .models import REGENCIES, Activity, Contact, Disbursement, Grant, Institution, KodeCounter, Note
+from .search import search_key
 
 S = Grant.Status
 C = Institution.Category
@@ -108,7 +109,7 @@ def generate(size: int, *, seed: int = 2018, petugas=(), batch: int = 2000, note
         if i % 7 == 0:
             name = f"{name} {regency.replace('Kabupaten ', '').replace('Kota ', '')}"
         institutions.append(Institution(
-            name=name, name_search=name.lower(), category=category, regency=regency,
+            name=name, name_search=search_key(name), category=category, regency=regency,
             address=f"Jl. {rng.choice(VILLAGES)} No. {rng.randrange(1, 200)}, Desa {place}, {regency}",
             npwp=f"{rng.randrange(10, 99)}.{rng.randrange(100, 999)}.{rng.randrange(100, 999)}.{rng.randrange(10)}-"
                  f"{rng.randrange(600, 660)}.000",

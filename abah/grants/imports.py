@@ -30,7 +30,7 @@ from abah.core.text import clean_text
 from . import services
 from .models import Grant, Institution
 from .phones import parse_contact_number
-from .search import KODE_RE
+from .search import KODE_RE, search_key
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -393,7 +393,7 @@ def write(rows: list[Row], *, user) -> dict:
     cache: dict[tuple[str, str], Institution] = {}
     for row in rows:
         c, d = row.clean, row.data
-        key = (c["lembaga"].lower(), d.get("kabupaten", "").strip())
+        key = (search_key(c["lembaga"]), d.get("kabupaten", "").strip())
         institution = cache.get(key) or Institution.objects.filter(name_search=key[0], regency=key[1]).first()
         if institution is None:
             institution = services.institution_create(

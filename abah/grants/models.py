@@ -73,7 +73,9 @@ class Institution(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.name_search = self.name.lower()
+        from .search import search_key
+
+        self.name_search = search_key(self.name)
         if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "name_search"}
         super().save(*args, **kwargs)

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from abah.grants import access
 from abah.grants.demo import generate, seed_grants
 from abah.grants.models import Contact, Grant, Institution, KodeCounter
+from abah.grants.search import search_key
 from abah.grants.services import grant_create
 from tests.conftest import make_user
 from tests.grants.conftest import make_grant, make_institution
@@ -27,7 +28,7 @@ def test_generate_covers_every_state_with_valid_contacts(petugas):
         assert phonenumbers.is_valid_number(number) and phone.startswith("+628")
     signed = Grant.objects.filter(status=Grant.Status.NPHD_DITANDATANGANI)
     assert all(g.institution.current_contact is not None for g in signed)
-    assert all(i.name_search == i.name.lower() for i in Institution.objects.all()[:50])
+    assert all(i.name_search == search_key(i.name) for i in Institution.objects.all()[:50])
     # Counters follow the generated codes, so a new grant gets a fresh code.
     year, jenis = Grant.objects.values_list("fiscal_year", "jenis").first()
     last = KodeCounter.objects.get(fiscal_year=year, jenis=jenis).last
