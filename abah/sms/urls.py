@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, window
 
 app_name = "sms"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("telepon-virtual/", views.simulator_phones, name="simulator_phones"),
     path("telepon-virtual/balas/", views.simulator_reply, name="simulator_reply"),
     path("status/", views.status, name="status"),
+    path("pengaturan/", window.settings_page, name="settings"),
 ]
