@@ -1,5 +1,6 @@
 """Navbar registry: apps add their menu entries and navbar badges at start-up (in AppConfig.ready)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.urls import NoReverseMatch, reverse
@@ -13,6 +14,8 @@ class MenuItem:
     order: int = 100
     admin_only: bool = False
     icon: str = ""
+    # Shown only while ``when()`` is true, asked on every page (a setting can change without a restart).
+    when: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -48,6 +51,8 @@ def menus_for(user) -> dict[str, list[dict]]:
     result: dict[str, list[dict]] = {menu: [] for menu in MENUS}
     for item in sorted(registry.items, key=lambda i: i.order):
         if item.admin_only and not admin:
+            continue
+        if item.when is not None and not item.when():
             continue
         try:
             url = reverse(item.url_name)

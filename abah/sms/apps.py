@@ -28,9 +28,9 @@ class SmsConfig(AppConfig):
                                icon="activity"))
         from .conf import simulator_active
 
-        if simulator_active():  # the virtual phones exist only while the simulator is the gateway
-            register_menu(MenuItem("sms", _("Virtual phones"), "sms:simulator_phones", order=50, admin_only=True,
-                                   icon="phone"))
+        # Every staff member's, in demo mode: the virtual phones exist only while the simulator is a gateway.
+        register_menu(MenuItem("sms", _("Virtual phones"), "sms:simulator_phones", order=50, icon="phone",
+                               when=simulator_active))
         from .conf import gateways
 
         names = list(gateways())

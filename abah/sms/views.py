@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from abah.core.access import admin_required, staff_required
+from abah.core.access import admin_required, is_admin, staff_required
 from abah.core.formatting import WIB
 from abah.core.params import date_param, id_param, text_param
 from abah.core.text import clean_data, param
@@ -368,50 +368,166 @@ def unknown_attach(request):
 
 # ---------------------------------------------------------------- Telepon Virtual (simulator only)
 
-
-def _require_simulator():
-    if not conf.simulator_active():
-        raise Http404(_("The virtual phones exist only while the simulator is the gateway."))
+PHONES_PER_PAGE = 25
 
 
-@admin_required
+def _require_simulator(request):
+    """None while the simulator is a gateway, else the page that says why there are no virtual phones."""
+    if conf.simulator_active():
+        return None
+    used = ", ".join(f"{name} ({cfg['BACKEND'].rsplit('.', 1)[-1]})" for name, cfg in conf.gateways().items())
+    return render(request, "sms/simulator_unavailable.html", {"gateways": used})
+
+
+def _own_number(user) -> str:
+    return getattr(user, "phone", "") or ""
+
+
+def _phone_scope(user) -> Q | None:
+    """The virtual phones ``user`` may open: None for the Admin (every phone, as the phones themselves); for a
+    Petugas the numbers that received the office's shared work (institution threads, broadcasts: access.py's
+    shared messages) and his own numbers (his phone, and a new number he is verifying: what was addressed to
+    him). Another staff member's phone, where only his codes and notifications arrive, stays closed."""
+    if is_admin(user):
+        return None
+    from django.db.models import Exists, OuterRef
+
+    shared = Message.objects.filter(number=OuterRef("number"), addressee__isnull=True).exclude(
+        kind__in=access.PRIVATE_KINDS)
+    scope = Q(Exists(shared)) | Q(Exists(Message.objects.filter(number=OuterRef("number"), addressee_id=user.pk)))
+    own = _own_number(user)
+    if own:
+        scope |= Q(number=own)
+    return scope
+
+
+def _may_open(user, number: str) -> bool:
+    """The same rule as ``_phone_scope``, for one number (the selected phone, a reply)."""
+    if is_admin(user) or (number and number == _own_number(user)):
+        return True
+    mine = Q(addressee__isnull=True) & ~Q(kind__in=access.PRIVATE_KINDS) | Q(addressee_id=user.pk)
+    return Message.objects.filter(mine, number=number).exists()
+
+
+def _phone_reads(message, user) -> bool:
+    """What the phone received, as ``user`` may read it here: the Admin everything (as the phone itself); a
+    Petugas the shared messages and what was addressed to him (his own phone: his codes too); another staff
+    member's code or notification copy stays "(private message)"."""
+    if is_admin(user):
+        return True
+    if message is None:  # the message is gone (retention): its kind and addressee are unknown
+        return False
+    if message.addressee_id is not None:
+        return message.addressee_id == user.pk
+    return message.kind not in access.PRIVATE_KINDS
+
+
+def _phone_search(query: str) -> Q | None:
+    """A search by number (complete or a piece of it, 08… or +62…) or by institution name (the registered
+    party search: the grants app's institutions and contacts, without sms knowing them)."""
+    if not query:
+        return None
+    compact = query.replace(" ", "").replace("-", "").replace(".", "")
+    if compact.lstrip("+").isdigit():
+        digits = compact.lstrip("+")
+        if digits.startswith("0"):
+            digits = "62" + digits[1:]
+        return Q(number__contains=digits)
+    numbers = set()
+    for party in routing.search_parties(query, limit=100):
+        try:
+            numbers.add(phone.parse_mobile(party.number))
+        except ValidationError:
+            continue
+    return Q(number__in=sorted(numbers))
+
+
+def _phone_owners(numbers, user) -> dict[str, str]:
+    """A label for each number: the thread it belongs to (an institution), "your number", or for the Admin
+    the staff member whose number it is."""
+    from django.contrib.auth import get_user_model
+
+    owners = {}
+    for number, title in (Conversation.objects.filter(number__in=numbers).exclude(title="")
+                          .order_by("-last_message_at", "-id").values_list("number", "title")):
+        owners.setdefault(number, title)
+    if is_admin(user):
+        for number, username in get_user_model().objects.filter(phone__in=numbers).values_list("phone", "username"):
+            owners.setdefault(number, _("staff: %(name)s") % {"name": username})
+    own = _own_number(user)
+    if own in numbers:
+        owners[own] = _("your number")
+    return owners
+
+
+@staff_required
 def simulator_phones(request):
-    """Every number the simulated SMSC delivered to, what it received, and a box to reply as that number."""
-    _require_simulator()
-    phones = list(
-        SimulatorDelivery.objects.values("number").annotate(count=Count("client_ref", distinct=True),
-                                                            last=Max("accepted_at"))
-        .order_by("-last")[:200]
-    )
+    """The numbers the simulated SMSC delivered to, what each received, and a box to reply as that number.
+
+    Every staff member may use it in demo mode (the simulator is the gateway); a Petugas sees the phones of
+    institutions and his own (``_phone_scope``), and on them only what he may read (``_phone_reads``)."""
+    from django.core.paginator import Paginator
+
+    unavailable = _require_simulator(request)
+    if unavailable is not None:
+        return unavailable
+    user = request.user
+    query = text_param(request.GET, "q", max_length=100)
+    deliveries = SimulatorDelivery.objects.all()
+    scope = _phone_scope(user)
+    if scope is not None:
+        deliveries = deliveries.filter(scope)
+    found = _phone_search(query)
+    if found is not None:
+        deliveries = deliveries.filter(found)
+    grouped = (deliveries.values("number").annotate(count=Count("client_ref", distinct=True),
+                                                    last=Max("accepted_at")).order_by("-last", "number"))
+    page = Paginator(grouped, PHONES_PER_PAGE).get_page(request.GET.get("page"))
+    phones = list(page.object_list)
+    owners = _phone_owners([p["number"] for p in phones], user)
+    for p in phones:
+        p["owner"] = owners.get(p["number"], "")
     selected = param(request.GET, "number") or (phones[0]["number"] if phones else "")
     received = []
+    if selected and not _may_open(user, selected):
+        flash.error(request, _("This virtual phone is another staff member's; only an Admin may open it."))
+        selected = ""
     if selected:
         parts = list(
             SimulatorDelivery.objects.filter(number=selected).order_by("-id")
             .values("client_ref", "seq", "text", "accepted_at", "delivered", "error_reason")[:600]
         )
+        ids = {int(part["client_ref"]) for part in parts if part["client_ref"].isdigit()}
+        messages_by_ref = {str(m.pk): m for m in Message.objects.filter(pk__in=ids).only("id", "addressee_id", "kind")}
         by_ref: dict[str, dict] = {}
         for part in reversed(parts):
             item = by_ref.setdefault(part["client_ref"], {"parts": {}, "at": part["accepted_at"],
                                                           "delivered": part["delivered"],
-                                                          "reason": part["error_reason"]})
+                                                          "reason": part["error_reason"],
+                                                          "readable": _phone_reads(
+                                                              messages_by_ref.get(part["client_ref"]), user)})
             item["parts"][part["seq"]] = part["text"]
         for item in by_ref.values():
-            item["text"] = "".join(item["parts"][seq] for seq in sorted(item["parts"]))
+            item["text"] = ("".join(item["parts"][seq] for seq in sorted(item["parts"])) if item["readable"]
+                            else _("(private message)"))
             item["direction"] = "in"
             received.append(item)
         for reply in SimulatorInbound.objects.filter(number=selected).order_by("-id")[:200]:
             received.append({"text": reply.text, "at": reply.created_at, "direction": "out",
-                             "picked_up": reply.picked_up})
+                             "picked_up": reply.picked_up, "readable": True})
         received.sort(key=lambda item: item["at"])
-    return render(request, "sms/simulator_phones.html", {"phones": phones, "selected": selected,
-                                                         "received": received})
+    return render(request, "sms/simulator_phones.html", {
+        "phones": phones, "page": page, "query": query, "selected": selected, "received": received,
+        "user_is_admin": is_admin(user),
+        "selected_owner": _phone_owners([selected], user).get(selected, "") if selected else ""})
 
 
-@admin_required
+@staff_required
 @require_POST
 def simulator_reply(request):
-    _require_simulator()
+    unavailable = _require_simulator(request)
+    if unavailable is not None:
+        return unavailable
     from .backends.simulator import phone_reply
 
     number = param(request.POST, "number")
@@ -420,6 +536,8 @@ def simulator_reply(request):
         e164 = phone.parse_mobile(number)
         if not text:
             raise ValidationError(_("The message text is empty."))
+        if not _may_open(request.user, e164):
+            raise ValidationError(_("This virtual phone is another staff member's; only an Admin may open it."))
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
     else:
@@ -473,15 +591,7 @@ def _status_context(user=None):
         .select_related("conversation").order_by("-id")[:10]
     ), user)
     gateway = conf.gateway_config()
-    from .window import window_state
-
-    window = window_state(now)  # the send window: open, or closed with the texts it holds and when it opens
-    held = 0
-    if not window["open"]:
-        held = (Message.objects.filter(status=Message.Status.QUEUED)
-                .exclude(kind__in=window["window"].exempt_kinds).count())
     return {
-        "window": window, "held": held,
         "index_pending": search.pending(),  # new messages the worker has not moved into the search index yet
         "counts": counts, "received_today": received_today, "depth": depth, "due": due, "sending": sending,
         "chart": {
