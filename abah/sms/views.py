@@ -591,7 +591,15 @@ def _status_context(user=None):
         .select_related("conversation").order_by("-id")[:10]
     ), user)
     gateway = conf.gateway_config()
+    from .window import window_state
+
+    window = window_state(now)  # the send window: open, or closed with the texts it holds and when it opens
+    held = 0
+    if not window["open"]:
+        held = (Message.objects.filter(status=Message.Status.QUEUED)
+                .exclude(kind__in=window["window"].exempt_kinds).count())
     return {
+        "window": window, "held": held,
         "index_pending": search.pending(),  # new messages the worker has not moved into the search index yet
         "counts": counts, "received_today": received_today, "depth": depth, "due": due, "sending": sending,
         "chart": {
