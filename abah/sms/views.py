@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from abah.core.access import admin_required, is_admin, staff_required
 from abah.core.formatting import WIB
-from abah.core.params import date_param, id_param, text_param
+from abah.core.params import date_param, id_param, parse_int, text_param
 from abah.core.text import clean_data, param
 
 from . import access, conf, phone, routing, search, services
@@ -149,12 +149,67 @@ class _TextSearch:
         return merged[:need], floor if len(merged) < need else 0
 
 
+LIVE_WATCH = 200  # at most this many shown rows whose mark may still change are checked per poll
+LIVE_NEW = PAGE_SIZE  # at most this many new rows are added per poll (more: the newest, and "reload" is right)
+
+
+def _watched(params) -> dict[int, str]:
+    """The ``watch`` parameter of a live poll: "id.status,…" of the shown rows whose mark may still change."""
+    watched: dict[int, str] = {}
+    for part in text_param(params, "watch", max_length=LIVE_WATCH * 32).split(",")[:LIVE_WATCH]:
+        pk, _dot, status = part.partition(".")
+        pk = parse_int(pk)
+        if pk and status in Message.Status.values:
+            watched[pk] = status
+    return watched
+
+
+def _message_list_live(request, qs, text_search):
+    """UCP > Pesan's poll (every POLL_SECONDS while the tab is visible): rows newer than the newest shown one that
+    match the page's filters, and the shown rows whose mark changed. Nothing: 204 after at most two small queries
+    (an id range and a primary-key lookup). Otherwise out-of-band swaps: new rows on top, changed rows in place,
+    and the poller with the new newest id; the scroll position and the filters stay as they are."""
+    after = id_param(request.GET, "after") or 0
+    watched = _watched(request.GET)
+    new_qs = qs.filter(pk__gt=after)
+    if text_search:  # the few rows newer than the page: a plain scan of them, as the search's short-query path
+        query = text_search.query
+        new_qs = new_qs.filter(Q(text__icontains=query) | Q(number__contains=query)
+                               | Q(conversation__title__icontains=query))
+    # Below the first page ("Older messages" opened as a page of its own) new rows belong to another page.
+    fresh = [] if id_param(request.GET, "before") else list(
+        new_qs.select_related("conversation", "sender").order_by("-id")[: LIVE_NEW])
+    changed = []
+    if watched:
+        now = dict(access.visible_messages(request.user).filter(pk__in=list(watched)).values_list("id", "status"))
+        changed_ids = [pk for pk, status in now.items() if watched[pk] != status]
+        if changed_ids:
+            changed = list(Message.objects.filter(pk__in=changed_ids).select_related("conversation", "sender"))
+    if not fresh and not changed:
+        return HttpResponse(status=204)
+    rows = access.prepare(fresh + changed, request.user)
+    loose = {m.number for m in rows if m.conversation_id is None}
+    loose_counts = dict(
+        access.visible_messages(request.user).filter(conversation__isnull=True, number__in=loose)
+        .values_list("number").annotate(n=Count("id")).order_by()
+    ) if loose else {}
+    for message in rows:
+        message.thread_count = message.conversation.message_count if message.conversation_id else loose_counts.get(
+            message.number, 1)
+    return render(request, "sms/message_list.html#live", {
+        "fresh": fresh, "changed": changed, "after": fresh[0].pk if fresh else after,
+        "poll_seconds": POLL_SECONDS, "params": request.GET,
+    })
+
+
 @staff_required
 def message_list(request):
     """UCP > Pesan: every message, newest first, with keyset pagination (no OFFSET over a million rows)."""
     qs, filtered, text_search = _filtered_messages(clean_data(request.GET))
     # Who may read what (abah.sms.access): every path below (rows, search walk, counts) starts from this qs.
     qs = access.visible_messages(request.user, qs, text_search=text_search is not None)
+    if request.htmx and request.GET.get("partial") == "live":
+        return _message_list_live(request, qs, text_search)
     before = id_param(request.GET, "before")
     rows_only = request.htmx and request.GET.get("partial") == "rows"
     searched_to = None  # a search that stopped for time: how far back it looked
@@ -207,6 +262,10 @@ def message_list(request):
         "kinds": Message.Kind.choices,
         "gateways": list(conf.gateways()),
         "params": request.GET,
+        # Live: the poller asks for rows newer than the newest one shown (tests/sms/test_live.py).
+        "after": 0 if before else rows[0].pk if rows else (
+            Message.objects.order_by("-id").values_list("id", flat=True).first() or 0),
+        "poll_seconds": POLL_SECONDS,
     }
     template = "sms/message_list.html#rows" if request.htmx and request.GET.get("partial") == "rows" else "sms/message_list.html"
     return render(request, template, context)

@@ -16,6 +16,20 @@
     if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live")) { return; }
     if (document.hidden || (elt.getAttribute("data-live") === "modal" && !modalOpen())) { event.preventDefault(); }
   });
+  // data-live-watch="<selector>": the rows inside it ([data-live-id]) whose data-status is one of data-live-pending
+  // go with the request as watch=id.status,… so the server can tell which marks changed.
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    var selector = elt && elt.getAttribute && elt.getAttribute("data-live-watch");
+    if (!selector) { return; }
+    var pending = (elt.getAttribute("data-live-pending") || "").split(" ");
+    var watch = [];
+    document.querySelectorAll(selector + " [data-live-id]").forEach(function (row) {
+      var status = row.getAttribute("data-status");
+      if (watch.length < 200 && pending.indexOf(status) >= 0) { watch.push(row.getAttribute("data-live-id") + "." + status); }
+    });
+    if (watch.length) { event.detail.parameters.watch = watch.join(","); }
+  });
   // A poll that failed (server restarting, network gone) is not an error to show: the next one will try again.
   document.body.addEventListener("htmx:beforeOnLoad", function (event) {
     var elt = event.detail && event.detail.elt;

@@ -79,3 +79,29 @@ def test_open_dialog_shows_reply_new_text_and_marks_without_reload(page, live_se
     page.locator("#abah-modal .btn-close").click()
     expect(page.locator("#abah-modal")).to_be_hidden()
     expect(page.locator("#abah-modal [data-live]")).to_have_count(0)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_ucp_pesan_adds_new_rows_and_changes_marks_without_reload(page, live_setup, size):
+    for i in range(12):
+        services.queue_message(to=NUMBER, text=f"Pengumuman lama {i:02d}", kind="broadcast", conversation=live_setup)
+    worker()
+    waiting = services.queue_message(to=NUMBER, text="Jadwal penandatanganan NPHD", kind="invitation",
+                                     conversation=live_setup)
+    _sized(page, size)
+    browser_login(page, "admin")
+    page.goto(page.base_url + "/sms/pesan/?direction=&kind=")  # the filter form's parameters stay in the poll
+    row = page.locator(f"#sms-r{waiting.pk}")
+    expect(row).to_have_attribute("data-status", "queued")
+    page.evaluate("window.scrollTo(0, 300)")
+
+    services.receive_message(number=NUMBER, text="Balasan baru dari lembaga")
+    first = page.locator("[data-testid=sms-row]").first
+    expect(first).to_contain_text("Balasan baru dari lembaga", timeout=WITHIN)
+    worker()  # the waiting invitation is sent and reported delivered
+    expect(row).to_have_attribute("data-status", "delivered", timeout=WITHIN)
+    expect(row.locator(".bi-check-circle-fill")).to_be_visible()
+    assert page.locator("[data-testid=sms-row]").count() == 15  # nothing doubled
+    assert page.evaluate("window.scrollY") > 0  # no reload: the reader keeps their place
+    assert "direction=" in page.locator("[data-testid=sms-live]").get_attribute("hx-get")
+    screenshot(page, f"sms-live-ucp-pesan-{size}")

@@ -114,3 +114,73 @@ def test_poll_never_shows_or_betrays_another_users_private_message(thread, petug
     body = _poll(other, thread, theirs).content.decode()
     assert "Balasan lembaga" in body and "Notifikasi rahasia" not in body and f"sms-m{private.pk}" not in body
     assert _poll(other, thread, _poller(body)).status_code == 204
+
+
+# ---------------------------------------------------------------- UCP > Pesan
+
+LIST_POLL = re.compile(r'id="sms-live" class="d-none" hx-get="([^"]+)" hx-trigger="every (\d+)s, abah-poll"')
+
+
+def _list_poller(body: str) -> str:
+    match = LIST_POLL.search(body)
+    assert match, "UCP > Pesan has no poller"
+    assert 3 <= int(match.group(2)) <= 5
+    return reverse("sms:message_list") + match.group(1).replace("&amp;", "&")
+
+
+def _list_poll(client, url, watch=()):
+    return client.get(url + ("&watch=" + ",".join(f"{m.pk}.{m.status}" for m in watch) if watch else ""), **HX)
+
+
+def test_list_poll_is_204_when_unchanged_in_two_queries(petugas_client, thread, locmem_gateway):
+    sent = services.queue_message(to="081230900095", text="Undangan NPHD", kind="invitation", conversation=thread)
+    run_worker()
+    sent.refresh_from_db()
+    assert sent.status == "sent"
+    url = _list_poller(petugas_client.get(reverse("sms:message_list")).content.decode())
+    with CaptureQueriesContext(connection) as queries:
+        response = _list_poll(petugas_client, url, [sent])
+    assert response.status_code == 204 and response.content == b""
+    own = [q["sql"] for q in queries.captured_queries if "sms_" in q["sql"]]
+    assert len(own) <= 2, own
+
+
+def test_list_poll_adds_new_rows_within_the_filters_and_changes_marks(petugas_client, thread, locmem_gateway):
+    sent = services.queue_message(to="081230900095", text="Undangan NPHD", kind="invitation", conversation=thread)
+    run_worker()
+    sent.refresh_from_db()
+    everything = _list_poller(petugas_client.get(reverse("sms:message_list")).content.decode())
+    outgoing = _list_poller(petugas_client.get(reverse("sms:message_list"), {"direction": "out"}).content.decode())
+    assert "direction=out" in outgoing
+
+    reply = services.receive_message(number="081230900095", text="Siap hadir, terima kasih")
+    body = _list_poll(petugas_client, everything, [sent]).content.decode()
+    assert 'hx-swap-oob="afterbegin:#sms-rows"' in body and f'id="sms-r{reply.pk}"' in body
+    assert "Siap hadir, terima kasih" in body and f'id="sms-r{sent.pk}"' not in body
+    assert f"after={reply.pk}" in _list_poller(body)  # the next poll asks for what is newer still
+    assert _list_poll(petugas_client, _list_poller(body), [sent]).status_code == 204
+    assert _list_poll(petugas_client, outgoing, [sent]).status_code == 204  # the filter holds: no inbound row
+
+    locmem_gateway.deliver(locmem_gateway.outbox[0])
+    run_worker()
+    body = _list_poll(petugas_client, outgoing, [sent]).content.decode()
+    assert f'id="sms-r{sent.pk}" data-live-id="{sent.pk}" hx-swap-oob="true"' in body
+    assert 'data-status="delivered"' in body and "bi-check-circle-fill" in body
+    assert "afterbegin" not in body
+
+
+def test_list_poll_keeps_private_messages_private(thread, petugas, petugas2, locmem_gateway):
+    own, other = Client(), Client()
+    own.force_login(petugas)
+    other.force_login(petugas2)
+    services.queue_message(to="081230900095", text="Undangan NPHD", kind="invitation", conversation=thread)
+    mine = _list_poller(own.get(reverse("sms:message_list")).content.decode())
+    theirs = _list_poller(other.get(reverse("sms:message_list")).content.decode())
+    private = services.queue_message(to="081230900095", text="Notifikasi rahasia 4711", kind="notification",
+                                     conversation=thread)
+    Message.objects.filter(pk=private.pk).update(addressee=petugas)
+    assert _list_poll(other, theirs).status_code == 204
+    # Asking about someone else's message by id does not tell its status either.
+    private.status = "sending"
+    assert _list_poll(other, theirs, [private]).status_code == 204
+    assert "Notifikasi rahasia 4711" in _list_poll(own, mine).content.decode()
