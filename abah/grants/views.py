@@ -16,11 +16,11 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from abah import audit
 from abah.core.access import admin_required, staff_required
-from abah.core.params import id_param
+from abah.core.params import id_param, text_param
 from abah.core.redirects import safe_next
 from abah.core.text import param
 
-from . import access, exports, imports, messaging, services
+from . import access, exports, filters, imports, messaging, services
 from .cards import actions_for
 from .forms import (
     AssignForm,
@@ -35,7 +35,7 @@ from .forms import (
     NphdSignWithContactForm,
     StatusForm,
 )
-from .models import Activity, Contact, Grant, Institution
+from .models import REGENCIES, Activity, Contact, Grant, Institution
 from .search import exact_kode, institutions_named, page_rows, search
 
 S = Grant.Status
@@ -82,18 +82,24 @@ def _grant_for_change(request, pk):
 
 @staff_required
 def search_view(request):
-    q = param(request.GET, "q")[:200]
-    scope = "arsip" if request.GET.get("scope") == "arsip" else "aktif"
+    """Data Hibah: the search results, or every grant, narrowed by the filters; Ekspor exports that list."""
+    q = text_param(request.GET, "q")
+    chosen = filters.read(request.GET)
+    for message in chosen.messages():
+        messages.warning(request, message)
+    scope = "arsip" if request.GET.get("scope") == "arsip" or chosen.status == S.ARSIP else "aktif"
+    condition = chosen.condition(request.user)
     if request.GET.get("export") == "xlsx":
-        grants = search(q, scope).queryset
+        grants = search(q, scope, condition).queryset
         response = exports.grants_xlsx(grants, scope=scope)
-        audit.record(request, "export", target="grants.grant", detail=f"q={q} scope={scope}",
+        audit.record(request, "export", target="grants.grant",
+                     detail=" ".join(filter(None, [f"q={q}", f"scope={scope}", chosen.describe()])),
                      count=min(grants.count(), exports.MAX_ROWS))
         return response
-    kode_hit = exact_kode(q.strip())
+    kode_hit = exact_kode(q.strip()) if not chosen.active else None
     if kode_hit is not None:
         return redirect("grants:grant_detail", pk=kode_hit.pk)
-    result = search(q, scope)
+    result = search(q, scope, condition)
     # Paginate over ids (an index-only sort), then load the page's rows; counted once with the other scope.
     paginator = Paginator(result.queryset.values_list("pk", flat=True), PER_PAGE)
     paginator.count = result.total
@@ -105,7 +111,10 @@ def search_view(request):
     page.object_list = grants
     return render(request, "grants/search.html", {
         "result": result, "page": page, "q": result.q, "scope": result.scope,
-        "first": page.start_index(), "last": page.end_index(),
+        "first": page.start_index(), "last": page.end_index(), "filters": chosen,
+        "statuses": S.choices, "jenis_choices": Grant.Jenis.choices, "regencies": REGENCIES,
+        "officers": filters.officers(), "years": filters.fiscal_years(chosen.tahun),
+        "lpj_choices": filters.LPJ_CHOICES,
     })
 
 
