@@ -13,7 +13,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from abah.notifications import unreported
+from abah.notifications import failed, unreported
 from abah.notifications.models import Notification
 from abah.notifications.services import notify
 from abah.sms import signals as sms_signals
@@ -119,6 +119,18 @@ def unreported_responsible(messages):
     }
 
 
+def failed_scope(user):
+    """The texts to the institutions of the user's active grants (the list of failed texts, its count)."""
+    from django.db.models import CharField, Q
+    from django.db.models.functions import Cast
+
+    institution_ids = (
+        Grant.objects.filter(petugas_id=user.pk).exclude(status=Grant.Status.ARSIP)
+        .annotate(party=Cast("institution_id", CharField())).values("party")
+    )
+    return Q(conversation__party_type=PARTY_TYPE, conversation__party_id__in=institution_ids)
+
+
 def connect() -> None:
     """Called from GrantsConfig.ready()."""
     signals.contact_changed.connect(on_contact_changed, dispatch_uid="grants.notify_contact")
@@ -128,3 +140,4 @@ def connect() -> None:
     sms_signals.message_typed.connect(on_message_typed, dispatch_uid="grants.notify_typed")
     sms_signals.message_received.connect(on_message_received, dispatch_uid="grants.notify_reply")
     unreported.register_responsible(unreported_responsible)
+    failed.register_scope(failed_scope)

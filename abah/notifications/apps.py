@@ -25,3 +25,5 @@ class NotificationsConfig(AppConfig):
         from .unreported import on_messages_unreported
 
         messages_unreported.connect(on_messages_unreported, dispatch_uid="notifications.unreported")
+
+        from . import dashboard  # noqa: F401 — registers the "Pesan gagal" section

@@ -187,3 +187,29 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.channel} {self.status}"
+
+
+class MessageFailure(models.Model):
+    """A permanently failed outgoing SMS this app has dealt with (abah.notifications.failed).
+
+    The row exists once the staff responsible were told (``told_at``, written in the same transaction as their
+    notification, so a crash loses nothing and tells nobody twice) or once a clerk resent the text from the list
+    of failed texts (``resent``: the new message; the failed one stays failed and shows "dikirim ulang"). The
+    sweep picks failed messages without a row.
+    """
+
+    message = models.OneToOneField("sms.Message", primary_key=True, on_delete=models.CASCADE,
+                                   related_name="failure_record")
+    told_at = models.DateTimeField(_("told at"), null=True, blank=True)
+    resent = models.ForeignKey("sms.Message", verbose_name=_("resent as"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    resent_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("resent by"), null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    resent_at = models.DateTimeField(_("resent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("failed message")
+        verbose_name_plural = _("failed messages")
+
+    def __str__(self):
+        return f"failure of message {self.message_id}"

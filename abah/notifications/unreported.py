@@ -1,4 +1,6 @@
-"""Who hears of a text that got no delivery report in time (``abah.sms.signals.messages_unreported``).
+"""Who hears of a text that did not reach its recipient: no delivery report in time
+(``abah.sms.signals.messages_unreported``, here) or a permanent failure (``abah.notifications.failed``). Both go
+through ``tell()``: the same people, one notification per user for the whole batch, in words.
 
 A typed message tells the staff member who typed it (its ``sender``). An automatic text (invitation,
 disbursement, billing, broadcast) tells whoever an app that knows the thread's party says is responsible
@@ -90,20 +92,21 @@ def recipients(messages: list[Message]) -> dict[int, tuple[object, list[Message]
     return grouped
 
 
-def _when(value: datetime) -> str:
+def when(value: datetime) -> str:
     """30 November 2018 14:05 WIB."""
     value = to_wib(value)
     return f"{tanggal(value)} {value:%H:%M} WIB"
 
 
-def _party(message: Message) -> str:
+def party(message: Message) -> str:
     if message.conversation_id:
         return message.conversation.title
     return phone.national(message.number) or message.number
 
 
-def _names(messages: list[Message]) -> str:
-    names = list(dict.fromkeys(_party(m) for m in messages))
+def names(messages: list[Message]) -> str:
+    """Up to SHOWN_NAMES parties (institutions, else numbers), then "dan N lainnya"."""
+    names = list(dict.fromkeys(party(m) for m in messages))
     if len(names) <= SHOWN_NAMES:
         return ", ".join(names)
     more = len(names) - SHOWN_NAMES
@@ -116,11 +119,11 @@ def text_for(messages: list[Message]) -> str:
     first = messages[0]
     if len(messages) == 1:
         return _("No delivery report for the SMS to %(to)s sent %(when)s: we do not know whether it arrived.") % {
-            "to": _party(first), "when": _when(first.sent_at or first.created_at)}
+            "to": party(first), "when": when(first.sent_at or first.created_at)}
     sent = sorted(m.sent_at or m.created_at for m in messages)
     return _("No delivery report for %(count)s SMS to %(to)s, sent %(first)s to %(last)s: we do not know whether "
-             "they arrived.") % {"count": len(messages), "to": _names(messages), "first": _when(sent[0]),
-                                 "last": _when(sent[-1])}
+             "they arrived.") % {"count": len(messages), "to": names(messages), "first": when(sent[0]),
+                                 "last": when(sent[-1])}
 
 
 def _link(messages: list[Message]) -> tuple[object, str]:
@@ -147,14 +150,24 @@ def _load(message_ids: list[int]) -> list[Message]:
     return found
 
 
+def tell(messages: list[Message], *, kind: str, text_for: Callable[[list[Message]], str],
+         link_for: Callable[[list[Message]], tuple[object, str]]) -> int:
+    """One notification of ``kind`` per user concerned (``recipients``) for all of ``messages``, in the caller's
+    transaction; returns how many users were told."""
+    told = 0
+    for user, items in recipients(messages).values():
+        with override(settings.LANGUAGE_CODE):  # notification texts are stored in the site's language
+            text = text_for(items)
+        target, url = link_for(items)
+        notify(user=user, kind=kind, text=text, target=target, url=url)
+        told += 1
+    return told
+
+
 def on_messages_unreported(sender, message_ids, **kwargs):
     """Notify each user concerned once for the batch (after commit, from the worker)."""
     # A message a late receipt settled in the meantime is no longer news.
     messages = _load(list(message_ids))
     if not messages:
         return
-    for user, items in recipients(messages).values():
-        with override(settings.LANGUAGE_CODE):  # notification texts are stored in the site's language
-            text = text_for(items)
-        target, url = _link(items)
-        notify(user=user, kind=Notification.Kind.MESSAGE_UNREPORTED, text=text, target=target, url=url)
+    tell(messages, kind=Notification.Kind.MESSAGE_UNREPORTED, text_for=text_for, link_for=_link)

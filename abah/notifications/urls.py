@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_failed
 
 app_name = "notifications"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("pesan/baca-semua/", views.message_mark_all_read, name="message_mark_all_read"),
     path("pesan/<int:pk>/", views.message_detail, name="message_detail"),
     path("pesan/<int:pk>/balas/", views.reply, name="reply"),
+    path("pesan-gagal/", views_failed.failed_list, name="failed_list"),
+    path("pesan-gagal/<int:pk>/kirim-ulang/", views_failed.failed_resend, name="failed_resend"),
 ]

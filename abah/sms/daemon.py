@@ -343,7 +343,9 @@ class Daemon:
         if now_mono - self._last_expiry < EXPIRY_SECONDS:
             return 0
         self._last_expiry = now_mono
-        return expiry.expire_unreported()
+        from abah.notifications.failed import sweep  # failed texts reach a person (bundled, each told once)
+
+        return expiry.expire_unreported() + sweep()
 
     def index(self, *, drain: bool = False, queue_empty: bool = True) -> int:
         """Move new messages into the search index (sms.search): when nothing is due to be sent, or every
