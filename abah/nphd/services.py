@@ -25,6 +25,7 @@ from abah.notifications.services import notify
 from abah.sms import phone as phone_utils
 from abah.sms import services as sms_services
 from abah.sms.models import Message
+from abah.sms.window import held_sentence
 
 from . import access, conf
 from .models import Appointment, Invitation
@@ -93,6 +94,13 @@ def _tell(users, *, kind: str, target, actor, make_text) -> None:
         with translation.override(getattr(user, "language", None) or "id"):
             text = make_text()
         notify(user=user, kind=kind, text=text, target=target, actor=actor)
+
+
+def _with_window(text: str, now=None) -> str:
+    """A Log entry or notification about an invitation text just queued, with "Menunggu jam kirim: akan dikirim
+    mulai 08:00 WIB." when the send window holds it."""
+    held = held_sentence(Message.Kind.INVITATION, now)
+    return f"{text} {held}" if held else text
 
 
 # ---------------------------------------------------------------- the invitation text
@@ -288,13 +296,15 @@ def appointment_process(*, appointment: Appointment, by, today: datetime.date | 
     appointment.notified_at = now
     appointment.processed_by = by
     appointment.save(update_fields=["notified_at", "processed_by"])
+    # Queued, not sent: the text goes when a gateway accepts it (the send window may hold it until the morning);
+    # the message's own mark on the grant's Log and in Pesan tells the rest.
     for invitation, message in zip(invitations, messages, strict=True):
-        grant_services.log(action="nphd_processed", user=by, grant=invitation.grant, message=_(
-            "NPHD invitation for %(date)s texted to %(phone)s.") % {
-                "date": hari_tanggal(appointment.date), "phone": phone_utils.mask(message.number)})
-    _tell([by], kind="invitation_processed", target=appointment, actor=by, make_text=lambda: _(
+        grant_services.log(action="nphd_processed", user=by, grant=invitation.grant, message=_with_window(_(
+            "NPHD invitation SMS for %(date)s queued to %(phone)s.") % {
+                "date": hari_tanggal(appointment.date), "phone": phone_utils.mask(message.number)}, now))
+    _tell([by], kind="invitation_processed", target=appointment, actor=by, make_text=lambda: _with_window(_(
         "NPHD invitation of %(date)s processed: %(count)s text(s) queued.") % {
-            "date": tanggal(appointment.date), "count": len(messages)})
+            "date": tanggal(appointment.date), "count": len(messages)}, now))
     return messages
 
 
@@ -321,7 +331,8 @@ def _cancel_one(invitation: Invitation, appointment: Appointment, *, by, send_te
     if withdrawn and not went_out:
         text += " " + _("The invitation text had not gone out yet and was withdrawn.")
     if message is not None:
-        text += " " + _("Cancellation texted to %(phone)s.") % {"phone": phone_utils.mask(message.number)}
+        text += " " + _with_window(_("Cancellation SMS queued to %(phone)s.") % {
+            "phone": phone_utils.mask(message.number)}, now)
     grant_services.log(action="nphd_cancelled", message=text, user=by, grant=grant)
     return message
 
@@ -377,9 +388,9 @@ def invitation_resend(*, invitation: Invitation, by, today: datetime.date | None
     if reason:
         raise ValidationError(reason, code="refused")
     message = _send(invitation, appointment, now=timezone.now())
-    grant_services.log(action="nphd_resent", user=by, grant=invitation.grant, message=_(
-        "NPHD invitation for %(date)s texted again to %(phone)s.") % {
-            "date": hari_tanggal(appointment.date), "phone": phone_utils.mask(message.number)})
+    grant_services.log(action="nphd_resent", user=by, grant=invitation.grant, message=_with_window(_(
+        "NPHD invitation SMS for %(date)s queued again to %(phone)s.") % {
+            "date": hari_tanggal(appointment.date), "phone": phone_utils.mask(message.number)}))
     name = invitation.grant.institution.name
     _tell([appointment.petugas, by], kind="invitation_resent", target=appointment, actor=by, make_text=lambda: _(
         "NPHD invitation of %(institution)s on %(date)s resent by %(user)s.") % {
@@ -402,9 +413,9 @@ def appointment_resend(*, appointment: Appointment, by, today: datetime.date | N
     for invitation in invitations:
         message = _send(invitation, appointment, now=now)
         messages.append(message)
-        grant_services.log(action="nphd_resent", user=by, grant=invitation.grant, message=_(
-            "NPHD invitation for %(date)s texted again to %(phone)s.") % {
-                "date": hari_tanggal(appointment.date), "phone": phone_utils.mask(message.number)})
+        grant_services.log(action="nphd_resent", user=by, grant=invitation.grant, message=_with_window(_(
+            "NPHD invitation SMS for %(date)s queued again to %(phone)s.") % {
+                "date": hari_tanggal(appointment.date), "phone": phone_utils.mask(message.number)}, now))
     _tell([appointment.petugas, by], kind="invitation_resent", target=appointment, actor=by, make_text=lambda: _(
         "NPHD appointment #%(id)s of %(date)s resent by %(user)s (%(count)s text(s)).") % {
             "id": appointment.pk, "date": tanggal(appointment.date), "user": by, "count": len(messages)})

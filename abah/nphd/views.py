@@ -20,6 +20,7 @@ from abah.core.formatting import hari_tanggal, tanggal
 from abah.core.params import ids_param
 from abah.grants.models import Grant
 from abah.sms.models import Message
+from abah.sms.window import held_sentence, message_state
 
 from . import access, forms, services
 from .models import Appointment, Invitation
@@ -199,12 +200,16 @@ def _detail_context(request, appointment):
     refusal = services.process_refusal(appointment)
     admin = is_admin(request.user)
     pending = any(i.message_id and i.message.status in Message.PENDING_STATUSES for i in live)
+    # Texts still in the queue (maybe held by the send window): the badge says "Antre" / "Menunggu jam kirim",
+    # not "Sudah dikirim", until a gateway accepted them.
+    queued = next((message_state(i.message) for i in live if i.message_id and i.message.status in (
+        Message.Status.QUEUED, Message.Status.SENDING)), None)
     return {
         "appointment": appointment, "invitations": live,
         "cancelled": [i for i in invitations if i.status == Invitation.Status.CANCELLED],
         "jumlah": len(live), "notified": any(i.notified_at for i in live) and not any(
             i.is_active and i.notified_at is None for i in live),
-        "refusal": refusal, "admin": admin, "pending": pending,
+        "refusal": refusal, "admin": admin, "pending": pending, "queued": queued,
         "can_edit": appointment.cancelled_at is None and (admin or not any(i.notified_at for i in live)),
         "resend_refusal": services.resend_refusal(appointment) if admin else "",
         "today": timezone.localdate(), "date_label": hari_tanggal(appointment.date),
@@ -259,10 +264,11 @@ def appointment_process(request, pk):
             sent = services.appointment_process(appointment=appointment, by=request.user)
         except ValidationError as error:
             return _done(request, " ".join(error.messages), appointment.get_absolute_url(), level=messages.ERROR)
-        return _done(request, ngettext(
+        answer = ngettext(
             "The invitation text has been queued for %(count)d institution.",
-            "The invitation text has been queued for %(count)d institutions.", len(sent)) % {"count": len(sent)},
-            appointment.get_absolute_url())
+            "The invitation text has been queued for %(count)d institutions.", len(sent)) % {"count": len(sent)}
+        held = held_sentence(Message.Kind.INVITATION)  # queued is not sent: say when the window lets it go
+        return _done(request, f"{answer} {held}" if held else answer, appointment.get_absolute_url())
     refusal = services.process_refusal(appointment)
     preview, preview_error = ("", "") if refusal else _preview(appointment)
     unsent = appointment.invitations.filter(status=Invitation.Status.ACTIVE, notified_at__isnull=True).count()

@@ -56,6 +56,16 @@ def queued_phrase(kind: str, now: datetime | None = None) -> str:
     return _("will be sent from %(when)s") % {"when": when_text(moment, now)}
 
 
+def held_sentence(kind: str, now: datetime | None = None) -> str:
+    """A sentence for a Log entry or a notification about a text queued now: "" when it may go now, else
+    "Menunggu jam kirim: akan dikirim mulai 08:00 WIB." (with the date when it is not today)."""
+    now = now or timezone.now()
+    moment = held_until(kind, now)
+    if moment is None:
+        return ""
+    return _("Waiting for the send window: it will be sent from %(when)s.") % {"when": when_text(moment, now)}
+
+
 def message_state(message, now: datetime | None = None) -> dict | None:
     """The mark of an outgoing text not yet accepted by a gateway: {"waiting": bool, "text": …}; None otherwise."""
     if message.direction != Message.Direction.OUT or message.status not in (Message.Status.QUEUED,

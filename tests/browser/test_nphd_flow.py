@@ -118,8 +118,8 @@ def test_nphd_invitation_flow(page, settings):
     assert "Yth. Bpk/Ibu Pimpinan" in modal.locator("[data-testid=process-preview]").inner_text()
     screenshot(page, "nphd-05-process-confirm")
     modal.locator("[data-testid=dialog-yes]").click()
-    page.wait_for_selector("[data-testid=notification-status][data-sent='1']")
-    assert page.locator("[data-testid=mark-pending]").count() == 2
+    page.wait_for_selector("[data-testid=notification-status][data-sent='queued']")  # "Antre": not sent yet
+    assert page.locator("[data-testid=mark-queued]").count() == 2
     assert page.locator("[data-testid=process]").is_disabled()
     screenshot(page, "nphd-06-processed-pending")
     assert Message.objects.filter(kind="invitation").count() == 2
