@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -63,6 +64,22 @@ COLUMNS = [
     ("rekomendasi", gettext_lazy("REGULER, ASPIRASI or KHUSUS")),
 ]
 KEYS = [key for key, _d in COLUMNS]
+# The column names Ekspor writes (the same in every language): each one reads back as its key (lowercase,
+# spaces as "_"), so an exported list imports unchanged.
+EXPORT_COLUMNS = {"kode": "Kode", "tahun": "Tahun", "jenis": "Jenis", "dpa": "DPA", "lembaga": "Lembaga",
+                  "kabupaten": "Kabupaten", "kategori": "Kategori", "nominal_usulan": "Nominal usulan",
+                  "nominal_rekomendasi": "Nominal rekomendasi", "nominal_disetujui": "Nominal disetujui",
+                  "status": "Status", "rekomendasi": "Rekomendasi", "petugas": "Petugas", "peruntukan": "Peruntukan"}
+# The names older exports wrote (Indonesian and English), read as the same columns.
+ALIASES = {
+    "code": "kode", "tahun_anggaran": "tahun", "fiscal_year": "tahun", "nomor_dpa": "dpa", "dpa_number": "dpa",
+    "institution": "lembaga", "kabupaten/kota": "kabupaten", "regency/city": "kabupaten", "type": "jenis",
+    "category": "kategori", "amount_requested": "nominal_usulan", "amount_recommended": "nominal_rekomendasi",
+    "amount_approved": "nominal_disetujui", "officer": "petugas", "recommendation": "rekomendasi",
+    "purpose": "peruntukan",
+}
+# Columns of older exports that are derived from the others (or set by the system): read and left out.
+DERIVED = {"nominasi", "nomination", "sk", "dibuat", "created"}
 
 
 @dataclass
@@ -116,6 +133,7 @@ def _read(content: bytes, filename: str) -> list[dict]:
     if not table:
         raise ValidationError(_("The file is empty."), code="empty")
     header = [_cell(h).lower().replace(" ", "_") for h in table[0]]
+    header = ["" if h in DERIVED else ALIASES.get(h, h) for h in header]
     if "lembaga" not in header:
         raise ValidationError(_("The first row must hold the column names (at least “lembaga”)."), code="header")
     unknown = [h for h in header if h and h not in KEYS]
@@ -198,12 +216,26 @@ def parse_amount(text: str):
 
 
 def _choice(value: str, choices) -> str | None:
-    """Match a TextChoices value or label, case-insensitive; None when unknown."""
+    """Match a TextChoices value or its label in Indonesian or English (what Ekspor writes in either language),
+    case-insensitive; None when unknown."""
     wanted = value.strip().lower().replace(" ", "_")
     for key, label in choices:
-        if wanted in {str(key).lower(), str(label).lower().replace(" ", "_")}:
+        names = {str(key).lower()}
+        for language in ("id", "en"):
+            with translation.override(language):
+                names.add(str(label).lower().replace(" ", "_"))
+        if wanted in names:
             return key
     return None
+
+
+def _officer(value: str, users: dict):
+    """An officer by username, or (as older exports wrote) by the full name when only one officer has it."""
+    user = users.get(value.strip().lower())
+    if user is None and value.strip():
+        named = [u for u in users.values() if str(u).lower() == value.strip().lower()]
+        user = named[0] if len(named) == 1 else None
+    return user
 
 
 def validate(records: list[dict]) -> list[Row]:
@@ -274,7 +306,7 @@ def validate(records: list[dict]) -> list[Row]:
         if c["rekomendasi"] is None:
             e.append(_("Unknown recommendation “%(value)s”.") % {"value": rec})
         username = d.get("petugas", "").strip().lower()
-        c["petugas"] = users.get(username) if username else None
+        c["petugas"] = _officer(username, users) if username else None
         if username and c["petugas"] is None:
             e.append(_("No active officer with the username “%(value)s”.") % {"value": username})
         phone, person = d.get("telepon", ""), " ".join(d.get("kontak_person", "").split())
