@@ -6,6 +6,10 @@ PYTHON_VERSION := $(shell cat .python-version)
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN_ENV := DEBUG=1
 MANAGE := .venv/bin/python manage.py
+# Where `make run` listens: `make run PORT=8080 HOST=0.0.0.0` (serve prints the URL it really listens on);
+# only the command line sets them (an exported PORT or HOST in the shell does not).
+HOST := 127.0.0.1
+PORT := 8000
 
 .PHONY: install run test test-sqlite test-postgres lint bench faults messages clean
 
@@ -21,7 +25,7 @@ install:
 run: install
 	@$(RUN_ENV) $(MANAGE) migrate --no-input -v 0
 	@$(RUN_ENV) $(MANAGE) seed_demo
-	@$(RUN_ENV) exec $(MANAGE) serve
+	@$(RUN_ENV) exec $(MANAGE) serve --host "$(HOST)" --port "$(PORT)"
 
 test: install
 	@.venv/bin/python -m tests.components
