@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import ngettext, override
 
 from abah.core.access import is_admin
 from abah.grants.models import Contact, Grant
@@ -260,6 +260,10 @@ def _notify(broadcast: Broadcast) -> None:
     with override(getattr(user, "language", None) or settings.LANGUAGE_CODE):
         text = _("Broadcast #%(pk)d: %(queued)d message(s) queued, %(skipped)d institution(s) without a "
                  "valid contact.") % {"pk": broadcast.pk, "queued": broadcast.queued, "skipped": broadcast.skipped}
+        from abah.sms.window import held_sentence
+
+        held = held_sentence(Message.Kind.BROADCAST) if broadcast.queued else ""
+        text = f"{text} {held}" if held else text  # queued at night: say when they go
     notify(user=user, kind="broadcast_sent", text=text, target=broadcast, actor=user)
 
 
@@ -309,6 +313,56 @@ def progress(broadcast: Broadcast) -> dict:
         "pct_no_report": pct(no_report),
         "pct_withdrawn": pct(withdrawn), "pct_waiting": pct(waiting),
         "pct_queued": round(100 * (created + broadcast.skipped) / total, 1),
-        "running": broadcast.is_active or (broadcast.status == Broadcast.Status.QUEUED and waiting > 0),
+        # Polled while texts wait or wait for their delivery report: the badge then moves on by itself.
+        "running": broadcast.is_active or (broadcast.status == Broadcast.Status.QUEUED and (waiting > 0 or sent > 0)),
         "cancellable": broadcast.is_active or (broadcast.status == Broadcast.Status.QUEUED and waiting > 0),
+        "badge": badge(broadcast, waiting=waiting, sent=sent, delivered=delivered, failed=failed + no_report),
+        "held": held_phrase(waiting) if broadcast.status == Broadcast.Status.QUEUED else "",
     }
+
+
+def with_badges(broadcasts) -> list:
+    """A page of broadcasts, each with its ``badge`` (one count query for each broadcast still in the queue)."""
+    rows = list(broadcasts)
+    for row in rows:
+        if row.status == Broadcast.Status.QUEUED:
+            row.badge = progress(row)["badge"]
+        else:
+            row.badge = badge(row, waiting=0, sent=0, delivered=0, failed=0)
+    return rows
+
+
+def held_phrase(waiting: int) -> str:
+    """"Menunggu jam kirim: 252 pesan akan dikirim mulai 08:00 WIB." when the send window holds the broadcast."""
+    from abah.sms.window import held_until, when_text
+
+    if not waiting:
+        return ""
+    moment = held_until(Message.Kind.BROADCAST)
+    if moment is None:
+        return ""
+    return ngettext("Waiting for the send window: %(count)d text will be sent from %(when)s.",
+                    "Waiting for the send window: %(count)d texts will be sent from %(when)s.", waiting) % {
+        "count": waiting, "when": when_text(moment)}
+
+
+def badge(broadcast: Broadcast, *, waiting: int, sent: int, delivered: int, failed: int) -> dict:
+    """The broadcast's badge follows its texts: "Dalam antrean" (or "Menunggu jam kirim") while texts wait,
+    "Terkirim" once a gateway took them all, "Selesai" when every text has its final state, with the counts."""
+    from abah.sms.window import held_until
+
+    if broadcast.status != Broadcast.Status.QUEUED:
+        css = "text-bg-danger" if broadcast.status in (Broadcast.Status.CANCELLED, Broadcast.Status.FAILED) else (
+            "text-bg-warning")
+        return {"state": broadcast.status, "label": broadcast.get_status_display(), "css": css, "detail": ""}
+    counts = _("%(delivered)d delivered, %(failed)d failed") % {"delivered": delivered, "failed": failed}
+    if waiting:
+        if held_until(Message.Kind.BROADCAST) is not None:
+            return {"state": "held", "label": _("Waiting for the send window"), "css": "text-bg-warning",
+                    "detail": counts if delivered or failed else ""}
+        return {"state": "queued", "label": broadcast.get_status_display(), "css": "text-bg-secondary",
+                "detail": counts if delivered or failed else ""}
+    if sent:
+        return {"state": "sent", "label": _("Sent"), "css": "text-bg-info", "detail": counts}
+    return {"state": "done", "label": _("Finished"), "css": "text-bg-success" if not failed else "text-bg-warning",
+            "detail": counts}

@@ -41,12 +41,16 @@ def disbursement_notice(*, grant, disbursement, user=None):
             notify(user=user, kind="disbursement_recorded", text=text, target=grant)
         log.info("disbursement notice skipped: %s", text)
         return None
-    grant_services.log(action="sms_queued", user=user, grant=grant, message=_(
-        "Disbursement notice stage %(stage)s queued to %(number)s.") % {"stage": stage, "number": mask(message.number)})
+    from abah.sms.window import held_sentence
+
+    held = held_sentence(message.kind)  # queued at night: "Menunggu jam kirim: akan dikirim mulai 08:00 WIB."
+    text = _("Disbursement notice stage %(stage)s queued to %(number)s.") % {
+        "stage": stage, "number": mask(message.number)}
+    grant_services.log(action="sms_queued", user=user, grant=grant, message=f"{text} {held}" if held else text)
     if user is not None:
-        notify(user=user, kind="disbursement_recorded", target=grant, text=_(
-            "%(kode)s: disbursement stage %(stage)s recorded; the notice SMS to %(name)s is queued.") % {
-                "kode": grant.kode, "stage": stage, "name": grant.institution.name})
+        text = _("%(kode)s: disbursement stage %(stage)s recorded; the notice SMS to %(name)s is queued.") % {
+            "kode": grant.kode, "stage": stage, "name": grant.institution.name}
+        notify(user=user, kind="disbursement_recorded", target=grant, text=f"{text} {held}" if held else text)
     return message
 
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from abah.core import formatting
@@ -168,9 +168,13 @@ def validate_text(kind: str, text: str) -> list[str]:
     unknown = [n for n in names if n not in allowed]
     if unknown:
         errors.append(ValidationError(
-            _("Unknown placeholders: %(names)s. Allowed here: %(allowed)s.") % {
-                "names": _braced(unknown),
-                "allowed": _braced(allowed)},
+            ngettext(
+                "The placeholder %(names)s is not known, so it cannot be filled in. Use only the placeholders "
+                "allowed in this template: %(allowed)s.",
+                "The placeholders %(names)s are not known, so they cannot be filled in. Use only the placeholders "
+                "allowed in this template: %(allowed)s.",
+                len(unknown),
+            ) % {"names": _braced(unknown), "allowed": _braced(allowed)},
             code="unknown_placeholder",
         ))
     if BRACE.search(PLACEHOLDER.sub("", text)):

@@ -160,6 +160,7 @@ def broadcast_list(request):
     if not is_admin(request.user):
         rows = rows.filter(created_by=request.user)
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    page.object_list = broadcasts.with_badges(page.object_list)  # the badge follows the texts (Antre → Selesai)
     return render(request, "automation/broadcast_list.html", {"page": page})
 
 

@@ -13,6 +13,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from abah.core.formatting import roman
 from abah.notifications import failed, unreported
 from abah.notifications.models import Notification
 from abah.notifications.services import notify
@@ -51,7 +52,7 @@ def on_note_added(sender, grant, note, user=None, **kwargs):
 def on_disbursement_recorded(sender, grant, disbursement, user=None, **kwargs):
     _notify_actor(user, K.DISBURSEMENT_RECORDED, grant, lambda: _(
         "Disbursement stage %(stage)s recorded on %(kode)s (%(name)s).") % {
-            "stage": disbursement.stage, "kode": grant.kode, "name": grant.institution.name})
+            "stage": roman(disbursement.stage), "kode": grant.kode, "name": grant.institution.name})
 
 
 def on_grant_status_changed(sender, grant, old_status, new_status, user=None, **kwargs):

@@ -261,14 +261,15 @@ class Grant(models.Model):
 
     @property
     def sk_display(self) -> str:
-        """Tahap 1, GUBERNUR JAWA TIMUR, 188/45/KPTS/013/2018, 19 Januari 2018 (or "-")."""
-        from abah.core.formatting import tanggal
+        """Tahap I, GUBERNUR JAWA TIMUR, 188/45/KPTS/013/2018, 19 Januari 2018 (or "-"): stages in Roman numerals,
+        as everywhere else."""
+        from abah.core.formatting import tahap, tanggal
 
         if not self.sk_number:
             return "-"
         parts = []
         if self.sk_stage:
-            parts.append(f"Tahap {self.sk_stage}")
+            parts.append(tahap(self.sk_stage))
         if self.sk_issuer:
             parts.append(self.sk_issuer)
         parts.append(self.sk_number)

@@ -1,11 +1,12 @@
 """The navbar bell (notifications) and envelope (Perpesanan): two indexed queries each."""
 
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+
+from abah.core.formatting import relative
 
 from . import selectors
 
@@ -32,7 +33,7 @@ def notifications_badge(request) -> dict:
             text = f"{text} (×{n.count})"
         items.append({
             "text": text, "url": reverse("notifications:open", args=[n.pk]),
-            "when": naturaltime(n.updated_at), "read": n.is_read,
+            "when": relative(n.updated_at), "read": n.is_read,
         })
     actions = [_mark_all_form(request, "notifications:mark_all_read", _("Mark all as read"))] if count else []
     return {"count": count, "url": reverse("notifications:list"), "items": items, "actions": actions}
@@ -48,7 +49,7 @@ def messages_badge(request) -> dict:
         items.append({
             "text": f"{sender}: {Truncator(message.subject).chars(70)}",
             "url": reverse("notifications:message_detail", args=[message.pk]),
-            "when": naturaltime(message.created_at), "read": row.read_at is not None,
+            "when": relative(message.created_at), "read": row.read_at is not None,
         })
     actions = [format_html(
         '<a class="dropdown-item small text-center py-2" href="{}"><i class="bi bi-pencil-square"></i> {}</a>',

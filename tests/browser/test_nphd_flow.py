@@ -92,7 +92,7 @@ def test_nphd_invitation_flow(page, settings):
     assert rows.first.locator("[data-testid=jumlah]").inner_text() == "2"
     assert "Azhariyah" in rows.first.inner_text()
     header = page.locator("[data-testid=appointment-table] thead").inner_text()
-    for label in ("Id", "Tanggal", "Pegawai", "Jumlah", "Aksi"):
+    for label in ("Id", "Tanggal", "Petugas", "Jumlah", "Aksi"):
         assert label in header
     assert page.locator("[data-testid=bulk-action] option").all_inner_texts() == ["Pilih aksi", "Proses yang dipilih"]
     screenshot(page, "nphd-03-list")

@@ -148,7 +148,7 @@ def test_set_sk(institution, petugas):
                           dpa_number="5435140501000005", by=petugas)
     grant.refresh_from_db()
     assert grant.status == S.DITETAPKAN and grant.amount_approved == Decimal("9000000000")
-    assert grant.sk_display == "Tahap 1, GUBERNUR JAWA TIMUR, 188/45/KPTS/013/2018, 19 Januari 2018"
+    assert grant.sk_display == "Tahap I, GUBERNUR JAWA TIMUR, 188/45/KPTS/013/2018, 19 Januari 2018"
     with pytest.raises(ValidationError):
         services.grant_set_sk(grant=grant, sk_number="x", sk_date=datetime.date(2018, 1, 19), by=petugas)
 

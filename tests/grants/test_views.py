@@ -50,7 +50,7 @@ def test_name_search_shows_cards_and_counts(petugas_client, lptq):
     assert html.count('data-testid="grant-card"') == 1 and "Masjid Al-Ikhlas" not in html
     for label in ("Kode", "DPA", "Lembaga", "Nominasi", "Status", "Jenis", "SK", "Petugas", "Rekomendasi",
                   "Dibuat", "Rp9.000.000.000,00", "Hibah Berbadan Hukum Indonesia",
-                  "Tahap 1, GUBERNUR JAWA TIMUR, 188/45/KPTS/013/2018, 19 Januari 2018", "REGULER"):
+                  "Tahap I, GUBERNUR JAWA TIMUR, 188/45/KPTS/013/2018, 19 Januari 2018", "REGULER"):
         assert label in html, label
     for key in ("view", "institution", "contact", "undangan_nphd", "pesan", "note", "log", "disbursement1",
                 "disbursement2", "spj"):

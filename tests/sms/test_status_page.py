@@ -57,12 +57,12 @@ def test_stale_and_stopped_workers_are_grey_and_the_last_error_shows(admin_clien
     body = admin_client.get(reverse("sms:status")).content.decode()
     fresh = row(body, "data-worker", "fresh")
     assert 'data-alive="yes"' in fresh and "text-success" in fresh and "Berhenti" not in fresh
-    assert "Galat terakhir: Database unavailable: OperationalError: server closed the connection" in fresh
+    assert "Kesalahan terakhir: Database unavailable: OperationalError: server closed the connection" in fresh
     assert "30 November 2026 05:53:19 WIB" in fresh
     for name in ("stale", "stopped"):
         grey = row(body, "data-worker", name)
         assert 'data-alive="no"' in grey and "text-success" not in grey and "Berhenti" in grey
-        assert "Galat terakhir" not in grey
+        assert "Kesalahan terakhir" not in grey
     assert "Terhubung" in body  # one live worker: the gateway card says so
 
 

@@ -204,7 +204,7 @@ def test_bad_numbers_are_refused_and_nothing_changes(newbie, raw, message):
 
 def test_number_verified_by_another_user_is_refused(newbie):
     make_user("pemilik", role="petugas", phone=NUMBER, phone_verified_at=timezone.now())
-    with pytest.raises(ValidationError, match="sudah diverifikasi oleh pemakai lain"):
+    with pytest.raises(ValidationError, match="sudah diverifikasi oleh pengguna lain"):
         services.verification_request(user=newbie, number="08123090095")
     assert VerificationCode.objects.count() == 0
 
@@ -213,7 +213,7 @@ def test_number_taken_between_request_and_confirm_is_refused(newbie):
     services.verification_request(user=newbie, number="08123090095")
     code = received_code(NUMBER)
     make_user("cepat", role="petugas", phone=NUMBER, phone_verified_at=timezone.now())
-    with pytest.raises(ValidationError, match="sudah diverifikasi oleh pemakai lain"):
+    with pytest.raises(ValidationError, match="sudah diverifikasi oleh pengguna lain"):
         services.verification_confirm(user=newbie, code=code)
     newbie.refresh_from_db()
     assert newbie.phone == "" and not newbie.phone_verified

@@ -1,4 +1,4 @@
-"""Template filters for Indonesian money and dates (loaded as a builtin)."""
+"""Template filters for Indonesian money, dates, relative times and stages (loaded as a builtin)."""
 
 from django import template
 
@@ -20,6 +20,18 @@ def tanggal(value):
 @register.filter
 def waktu(value):
     return formatting.waktu(value) if value else "-"
+
+
+@register.filter
+def relative(value):
+    """"3 jam yang lalu": the one relative time of every page."""
+    return formatting.relative(value)
+
+
+@register.filter
+def tahap(value):
+    """"Tahap II" from 2."""
+    return formatting.tahap(value)
 
 
 @register.filter
