@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from abah.core.access import staff_required
 from abah.core.params import parse_int
-from abah.core.redirects import redirect_next
+from abah.core.redirects import redirect_next, safe_next
 from abah.grants import access as grants_access
 from abah.grants import services as grants_services
 from abah.grants.messaging import institution_of, queue_to_institution
@@ -30,7 +30,7 @@ from abah.sms import phone
 from abah.sms.access import prepare
 from abah.sms.models import Message
 
-from .failed import failed_for
+from .failed import failed_count, failed_for
 from .models import MessageFailure
 
 PER_PAGE = 25
@@ -70,7 +70,11 @@ def _list(request, *, form_for=None, bad_form=None, status=200):
     qs = failed_for(request.user).select_related("conversation").order_by("-failed_at", "-id")
     page = Paginator(qs, PER_PAGE).get_page(parse_int(request.GET.get("page")) or 1)
     _rows(page, request.user, form_for=form_for, bad_form=bad_form)
-    return render(request, "notifications/failed_list.html", {"page": page, "form_for": form_for}, status=status)
+    # Where a resend comes back to: this page of the list (also when it is shown again after a refused number).
+    back = request.get_full_path() if request.method == "GET" else safe_next(request, reverse("notifications:failed_list"))
+    return render(request, "notifications/failed_list.html", {"page": page, "form_for": form_for, "back": back,
+                                                                "pending": failed_count(request.user)},
+                  status=status)
 
 
 @staff_required
