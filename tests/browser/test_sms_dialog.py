@@ -144,7 +144,7 @@ def test_pesan_dialog_check_reply_and_dead_number(page, settings):
     mark = dead.locator("[data-testid=mark-failed]")
     mark.wait_for()
     assert mark.inner_text() == "!"
-    assert mark.get_attribute("title") == "Nomor tidak aktif (absent subscriber)"
+    assert mark.get_attribute("title") == "Nomor tidak aktif: telepon mati atau di luar jangkauan"
     assert Message.objects.get(text="Mohon hubungi kantor Biro Kesra.").number == "+6281230900000"
     mark.hover()  # the reason is the mark's title: the browser shows it on hover
     screenshot(page, "sms-07-dialog-dead-number")

@@ -152,7 +152,7 @@ def test_proses_asks_ya_then_queues_and_shows_each_status(grant_a, grant_b, petu
     html = partial.content.decode()
     assert "<html" not in html and 'id="nphd-invitees"' in html and "every 2s" not in html
     assert 'data-testid="mark-delivered"' in html and 'data-testid="mark-failed"' in html
-    assert "Nomor tidak aktif (absent subscriber)" in html
+    assert "Nomor tidak aktif: telepon mati atau di luar jangkauan" in html
 
 
 def test_processing_twice_through_the_page_sends_nothing_twice(grant_a, petugas, petugas_client, future):
