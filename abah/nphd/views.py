@@ -1,10 +1,13 @@
 """Views of the NPHD invitations: the invite dialog, Hibah > Undangan NPHD, the appointment page and its
 dialogs (Proses with Ya / Tidak, Sunting, Admin cancel / resend). Thin: parse, access check, service, render."""
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +20,7 @@ from abah.automation.templating import MissingValues
 from abah.automation.templating import render as render_template
 from abah.core.access import admin_required, is_admin, staff_required
 from abah.core.formatting import hari_tanggal, tanggal
-from abah.core.params import ids_param
+from abah.core.params import ids_param, text_param
 from abah.grants.models import Grant
 from abah.sms.models import Message
 from abah.sms.window import held_sentence, message_state
@@ -194,6 +197,21 @@ def _invitations(appointment):
             .order_by("id"))
 
 
+POLL_SECONDS = 4  # the appointment page asks this often whether an invitee's mark changed (as the Pesan dialog)
+
+
+def _invitees_token(rows) -> str:
+    """A fingerprint of the invitees' marks: (invitation, its status, its text, the text's status, when sent)."""
+    return hashlib.blake2b(repr(list(rows)).encode(), digest_size=8).hexdigest()
+
+
+def _invitees_token_now(appointment_id: int) -> str:
+    """The same fingerprint from the database, in one query: the poll's no-change path."""
+    return _invitees_token(
+        Invitation.objects.filter(appointment_id=appointment_id).order_by("id")
+        .values_list("id", "status", "message_id", "message__status", "notified_at"))
+
+
 def _detail_context(request, appointment):
     invitations = list(_invitations(appointment))
     live = [i for i in invitations if i.status in Invitation.LIVE]
@@ -210,6 +228,11 @@ def _detail_context(request, appointment):
         "jumlah": len(live), "notified": any(i.notified_at for i in live) and not any(
             i.is_active and i.notified_at is None for i in live),
         "refusal": refusal, "admin": admin, "pending": pending, "queued": queued,
+        # Live (issue 14): the invitees poll while the appointment stands, whatever is pending: a late report,
+        # a text sent by another clerk or a reply changes a mark at any time.
+        "live": appointment.cancelled_at is None and bool(live), "poll_seconds": POLL_SECONDS,
+        "token": _invitees_token((i.pk, i.status, i.message_id, i.message.status if i.message_id else None,
+                                  i.notified_at) for i in invitations),
         "can_edit": appointment.cancelled_at is None and (admin or not any(i.notified_at for i in live)),
         "resend_refusal": services.resend_refusal(appointment) if admin else "",
         "today": timezone.localdate(), "date_label": hari_tanggal(appointment.date),
@@ -220,8 +243,13 @@ def _detail_context(request, appointment):
 def appointment_detail(request, pk):
     """Sunting Undangan NPHD: Appointment, Lembaga (each with its text's status), Informasi; Kembali / Proses."""
     appointment = access.appointment_or_403(request, pk)
+    polled = request.htmx and request.headers.get("HX-Target") == "nphd-invitees"
+    shown = text_param(request.GET, "v", max_length=32)
+    if polled and shown and shown == _invitees_token_now(appointment.pk):
+        return HttpResponse(status=204)  # nothing changed: htmx swaps nothing
     context = _detail_context(request, appointment)
-    if request.htmx and request.headers.get("HX-Target") == "nphd-invitees":
+    if polled:
+        context["polled"] = True
         return render(request, "nphd/appointment_detail.html#invitees", context)
     return render(request, "nphd/appointment_detail.html", context)
 

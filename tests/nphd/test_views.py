@@ -142,7 +142,7 @@ def test_proses_asks_ya_then_queues_and_shows_each_status(grant_a, grant_b, petu
     page = petugas_client.get(detail(appointment)).content.decode()
     # Queued, not sent yet: "Antre" until a gateway accepts them (the send window is open in these tests).
     assert 'data-sent="queued"' in page and "Antre</span>" in page and "Sudah dikirim" not in page
-    assert page.count('data-testid="mark-queued"') == 2 and 'hx-trigger="every 2s"' in page
+    assert page.count('data-testid="mark-queued"') == 2 and 'hx-trigger="every 4s, abah-poll"' in page
     assert 'data-testid="process" title="Notifikasi pesan teks sudah dikirim."' in page  # disabled, with reason
     # Delivered / failed, as the sms app records them.
     first, second = Message.objects.order_by("id")
@@ -150,7 +150,7 @@ def test_proses_asks_ya_then_queues_and_shows_each_status(grant_a, grant_b, petu
     Message.objects.filter(pk=second.pk).update(status="failed", error_code="absent_subscriber")
     partial = petugas_client.get(detail(appointment), headers={"HX-Request": "true", "HX-Target": "nphd-invitees"})
     html = partial.content.decode()
-    assert "<html" not in html and 'id="nphd-invitees"' in html and "every 2s" not in html
+    assert "<html" not in html and 'id="nphd-invitees"' in html and "every 4s" in html  # still live (issue 14)
     assert 'data-testid="mark-delivered"' in html and 'data-testid="mark-failed"' in html
     assert "Nomor tidak aktif: telepon mati atau di luar jangkauan" in html
 
