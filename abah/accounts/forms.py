@@ -7,16 +7,9 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from abah.core.forms import CleanTextMixin, Form, ModelForm
+from abah.core.forms import CleanTextMixin, DateInput, Form, ModelForm
 
 from .models import User
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class RegistrationForm(CleanTextMixin, UserCreationForm):

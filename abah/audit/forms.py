@@ -3,7 +3,7 @@ import datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from abah.core.forms import Form
+from abah.core.forms import DateInput, Form
 
 from .models import AuditEntry
 
@@ -12,11 +12,7 @@ MAX_DATE = datetime.date(2100, 12, 31)
 
 
 class BoundedDateField(forms.DateField):
-    widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
-        super().__init__(**kwargs)
+    widget = DateInput  # dd/mm/yyyy; the formats are abah.core.forms's, put on by the form (bound_dates)
 
     def clean(self, value):
         day = super().clean(value)

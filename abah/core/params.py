@@ -21,6 +21,7 @@ MAX_IDS = 1000  # an id list longer than this is cut (a bulk action never shows 
 
 _INT = re.compile(r"-?[0-9]{1,19}", re.ASCII)
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
+_DAY_FIRST = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})", re.ASCII)  # 30/11/2018, as typed
 
 
 class BadParameter(BadRequest):
@@ -47,12 +48,18 @@ def parse_int(value, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
 
 
 def parse_date(value, *, minimum: datetime.date = MIN_DATE, maximum: datetime.date = MAX_DATE):
-    """``value`` ("YYYY-MM-DD") as a date within [minimum, maximum], else None (no such day: None too)."""
-    match = _DATE.fullmatch(clean_text(value).strip())
-    if not match:
+    """``value`` ("YYYY-MM-DD", or day first as typed in a date field: "30/11/2018") as a date within
+    [minimum, maximum], else None (no such day: None too)."""
+    text = clean_text(value).strip()
+    match = _DATE.fullmatch(text)
+    typed = None if match else _DAY_FIRST.fullmatch(text)
+    if not match and not typed:
         return None
     try:
-        day = datetime.date(*(int(part) for part in match.groups()))
+        if match:
+            day = datetime.date(*(int(part) for part in match.groups()))
+        else:
+            day = datetime.date(int(typed[4]), int(typed[3]), int(typed[1]))
     except ValueError:
         return None
     return day if minimum <= day <= maximum else None
@@ -87,7 +94,8 @@ def id_param(params, name: str, *, strict: bool = False) -> int | None:
 
 def date_param(params, name: str, *, minimum: datetime.date = MIN_DATE, maximum: datetime.date = MAX_DATE,
                strict: bool = False) -> datetime.date | None:
-    """The date parameter ``name`` ("YYYY-MM-DD", 2000-01-01 … 2100-12-31), else None (BadParameter if strict)."""
+    """The date parameter ``name`` ("YYYY-MM-DD" or "30/11/2018", 2000-01-01 … 2100-12-31), else None (BadParameter
+    if strict)."""
     raw = _raw(params, name)
     day = parse_date(raw, minimum=minimum, maximum=maximum) if raw else None
     return day if day is not None else _fail(name, strict, bool(raw))

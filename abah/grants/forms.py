@@ -6,18 +6,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from abah.core.forms import Form
+from abah.core.forms import DateInput, Form
 from abah.sms.phone import country_choices
 
 from .models import Grant
 from .phones import parse_contact_number
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 def _money_field(label, required=True):

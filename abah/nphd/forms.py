@@ -6,15 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from abah.core.forms import Form
+from abah.core.forms import DateInput, Form
 from abah.grants.forms import ContactForm
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class ContactFields(ContactForm):

@@ -70,7 +70,7 @@ def test_register_approve_login_and_edit_profile(page, tmp_path):
 
     page.click("[data-testid=user-menu]")
     page.click("text=Profilku")
-    page.fill("input[name=birth_date]", "1990-05-17")
+    page.fill("input[name=birth_date]", "17/05/1990")
     page.select_option("select[name=gender]", "P")
     screenshot(page, "accounts-08-profile")
     page.click("button:has-text('Perbarui')")

@@ -37,7 +37,7 @@ def test_record_tahap_1_and_see_the_notice_delivered_in_pesan(page, settings):
     page.click("[data-testid=card-disbursement1]")
     page.wait_for_selector("#abah-modal.show input[name=sp2d_number]")
     page.fill("#abah-modal input[name=amount]", "280000000")
-    page.fill("#abah-modal input[name=paid_on]", "2018-11-30")
+    page.fill("#abah-modal input[name=paid_on]", "30/11/2018")
     page.fill("#abah-modal input[name=sp2d_number]", "00123/SP2D/LS/2018")
     page.click("#abah-modal [data-testid=dialog-submit]")
     page.wait_for_selector("#abah-modal", state="hidden")

@@ -66,7 +66,7 @@ def test_nphd_invitation_flow(page, settings):
         assert modal.get_by_text(label, exact=False).count() >= 1, label
     assert modal.locator("input[name=person]").input_value() == "Nur Hidayat"  # prefilled from the contact
     modal.locator("input[name=phone]").fill("0812-3090-0095 / 0813-3090-0096")
-    modal.locator("input[name=date]").fill(date.isoformat())
+    modal.locator("input[name=date]").fill(date.strftime("%d/%m/%Y"))
     modal.locator("[data-testid=dialog-yes]").click()
     modal.get_by_text("Masukkan tepat satu nomor telepon genggam.").wait_for()
     screenshot(page, "nphd-01-invite-several-numbers")
@@ -78,7 +78,7 @@ def test_nphd_invitation_flow(page, settings):
     assert Invitation.objects.count() == 1
 
     invite_from_card(page, second, date)
-    modal.locator("input[name=date]").fill(date.isoformat())
+    modal.locator("input[name=date]").fill(date.strftime("%d/%m/%Y"))
     modal.locator("[data-testid=dialog-yes]").click()
     page.wait_for_selector(".alert-success")
 
