@@ -65,3 +65,18 @@ def test_at_night_the_progress_and_the_notification_say_when(two_institutions, a
         assert 'data-state="held"' in body
         [note] = Notification.objects.filter(user=admin_user, kind="broadcast_sent")
         assert "akan dikirim mulai 08:00 WIB, 4 Desember 2026" in note.text
+
+
+def test_a_queued_lpj_reminder_says_when_it_goes(petugas, petugas_client, settings):
+    from abah.automation import reminders
+    from abah.grants.models import Grant
+
+    settings.SMS_SEND_WINDOW = "08:00-20:00"
+    owing = make_grant(make_institution(), status=Grant.Status.LPJ_MENUNGGU, petugas=petugas,
+                       lpj_due_date=datetime(2019, 1, 10).date())
+    with time_machine.travel(datetime(2019, 1, 3, 22, 37, tzinfo=WIB), tick=False):  # Thursday night
+        petugas_client.force_login(petugas)
+        reminders.run()
+        body = petugas_client.get(reverse("grants:grant_detail", args=[owing.pk])).content.decode()
+        assert 'data-testid="reminder-queued"' in body and "menunggu jam kirim · 08:00 WIB, 4 Januari 2019" in body
+        assert "</i> terkirim</span>" not in body
