@@ -434,7 +434,11 @@ def _require_simulator(request):
     """None while the simulator is a gateway, else the page that says why there are no virtual phones."""
     if conf.simulator_active():
         return None
-    used = ", ".join(f"{name} ({cfg['BACKEND'].rsplit('.', 1)[-1]})" for name, cfg in conf.gateways().items())
+    from .backends.health import backend_label
+
+    configured = conf.gateways()
+    used = ", ".join(backend_label(cfg["BACKEND"]) if name == "default" else f"{name}: {backend_label(cfg['BACKEND'])}"
+                     for name, cfg in configured.items())
     return render(request, "sms/simulator_unavailable.html", {"gateways": used})
 
 

@@ -120,7 +120,8 @@ def test_real_gateway_menu_absent_and_reason_page(petugas, admin_user):
         response = client.get(URL)
         assert response.status_code == 200
         body = response.content.decode()
-        assert "Telepon Virtual hanya tersedia dengan simulator; gateway yang dipakai: default (LocmemBackend)" in body
+        assert "Telepon Virtual hanya tersedia dengan simulator; gateway yang dipakai: Gateway uji (memori)." in body
+        assert "LocmemBackend" not in body  # never the class name
         assert 'data-testid="phone-' not in body
         page = client.get(reverse("sms:message_list")).content.decode()
         assert f'href="{URL}"' not in page
