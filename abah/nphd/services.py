@@ -51,7 +51,7 @@ def process_refusal(appointment: Appointment, *, today: datetime.date | None = N
     if not active.exists():
         return _("This appointment has no active invitation.")
     if not active.filter(notified_at__isnull=True).exists():
-        return _("The text notification has already been sent.")
+        return _("Proses has already been done for this appointment.")  # queued is not sent: say what was done
     return ""
 
 

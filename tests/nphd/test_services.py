@@ -175,9 +175,9 @@ def test_processing_twice_sends_nothing_twice(grant_a, grant_b, petugas, admin_u
     services.appointment_process(appointment=appointment, by=petugas)
     with pytest.raises(ValidationError) as caught:
         services.appointment_process(appointment=appointment, by=admin_user)
-    assert caught.value.messages == ["Notifikasi pesan teks sudah dikirim."]
+    assert caught.value.messages == ["Proses sudah dilakukan untuk jadwal ini."]
     assert Message.objects.count() == 2
-    assert services.process_refusal(appointment) == "Notifikasi pesan teks sudah dikirim."
+    assert services.process_refusal(appointment) == "Proses sudah dilakukan untuk jadwal ini."
 
 
 def test_a_later_invitation_makes_the_appointment_unsent_and_proses_texts_only_it(grant_a, grant_b, petugas, future):

@@ -143,7 +143,7 @@ def test_proses_asks_ya_then_queues_and_shows_each_status(grant_a, grant_b, petu
     # Queued, not sent yet: "Antre" until a gateway accepts them (the send window is open in these tests).
     assert 'data-sent="queued"' in page and "Antre</span>" in page and "Sudah dikirim" not in page
     assert page.count('data-testid="mark-queued"') == 2 and 'hx-trigger="every 4s, abah-poll"' in page
-    assert 'data-testid="process" title="Notifikasi pesan teks sudah dikirim."' in page  # disabled, with reason
+    assert 'data-testid="process" title="Proses sudah dilakukan untuk jadwal ini."' in page  # disabled, with reason
     # Delivered / failed, as the sms app records them.
     first, second = Message.objects.order_by("id")
     Message.objects.filter(pk=first.pk).update(status="delivered")
@@ -160,7 +160,7 @@ def test_processing_twice_through_the_page_sends_nothing_twice(grant_a, petugas,
     url = reverse("nphd:appointment_process", args=[appointment.pk])
     petugas_client.post(url)
     response = petugas_client.post(url, follow=True)
-    assert "Notifikasi pesan teks sudah dikirim." in response.content.decode()
+    assert "Proses sudah dilakukan untuk jadwal ini." in response.content.decode()
     assert Message.objects.count() == 1
 
 
@@ -230,7 +230,7 @@ def test_bulk_process_asks_ya_then_processes_each_selected(grant_a, grant_b, pet
     assert "2 jadwal diproses." in response.content.decode()
     assert Message.objects.count() == 2
     again = petugas_client.post(url, {"action": "process", "ids": [one.pk], "confirm": "1"}, follow=True)
-    assert "Notifikasi pesan teks sudah dikirim." in again.content.decode()
+    assert "Proses sudah dilakukan untuk jadwal ini." in again.content.decode()
     assert Message.objects.count() == 2
 
 
