@@ -184,3 +184,14 @@ def test_list_poll_keeps_private_messages_private(thread, petugas, petugas2, loc
     private.status = "sending"
     assert _list_poll(other, theirs, [private]).status_code == 204
     assert "Notifikasi rahasia 4711" in _list_poll(own, mine).content.decode()
+
+
+@pytest.mark.parametrize("watch", ["x.y", "1.sent,1.sent,abc", "99999999999999999999999.sent", "1.\x00", "²³.sent",
+                                   ",".join(f"{i}.queued" for i in range(1, 5000)), "-5.sent", "1.unknown"])
+def test_list_poll_shrugs_off_hostile_watch_and_after(petugas_client, thread, watch):
+    services.queue_message(to="081230900095", text="Undangan NPHD", kind="invitation", conversation=thread)
+    for after in ("", "x", "-1", "99999999999999999999999", "1"):
+        response = petugas_client.get(reverse("sms:message_list"), {"partial": "live", "after": after,
+                                                                    "watch": watch}, **HX)
+        assert response.status_code in (200, 204), (after, watch)
+        assert "<html" not in response.content.decode()  # the live partial, never the whole page
