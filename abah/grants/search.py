@@ -92,7 +92,7 @@ class Query:
                 query.exact_kodes = list(dict.fromkeys([token, f"{year}-{jenis}-{int(number):05d}"]))
         elif KODE_RE.match(token):
             query.exact_kodes = [token]
-        if " " not in q and DPA_PREFIX_RE.match(q) and len(q) >= DPA_PREFIX_MIN:
+        if not query.kode_prefix and " " not in q and DPA_PREFIX_RE.match(q) and len(q) >= DPA_PREFIX_MIN:
             query.dpa = q
         if HAS_LETTER.search(q) and not (query.kode_prefix or query.exact_kodes):
             query.words = words_of(q)  # a kode or a number is never a name
@@ -184,6 +184,10 @@ def ranked(queryset, query: Query):
         for w in query.words:
             whole &= Q(inst_padded__contains=f" {w} ")
         whens.append(When(whole, then=Value(WHOLE_WORDS)))
+    if not (exact or prefix):
+        # The rank then depends on the institution alone, and PostgreSQL would sort every institution by it
+        # before the join (to stop after one page); a term on the grant keeps the sort to the matching rows.
+        whens.append(When(kode="", then=Value(WORDS)))
     rank = Case(*whens, default=Value(WORDS), output_field=IntegerField())
     return queryset.alias(rank=rank).order_by("rank", "institution__name_search", "kode")
 
