@@ -43,7 +43,7 @@ _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 COLUMNS = [
     ("lembaga", gettext_lazy("institution name (required)")),
     ("kabupaten", gettext_lazy("regency/city")),
-    ("kategori", gettext_lazy("category, e.g. YAYASAN, MASJID, PESANTREN")),
+    ("kategori", gettext_lazy("category, e.g. Foundation, Mosque, Islamic boarding school")),
     ("alamat", gettext_lazy("address")),
     ("npwp", gettext_lazy("NPWP")),
     ("bank", gettext_lazy("bank")),
@@ -59,7 +59,7 @@ COLUMNS = [
     ("nominal_rekomendasi", gettext_lazy("amount recommended")),
     ("nominal_disetujui", gettext_lazy("amount approved")),
     ("peruntukan", gettext_lazy("purpose")),
-    ("status", gettext_lazy("status, e.g. USULAN_DITERIMA; empty: USULAN_DITERIMA")),
+    ("status", gettext_lazy("status, e.g. Proposal received; empty: Proposal received")),
     ("petugas", gettext_lazy("username of the officer")),
     ("rekomendasi", gettext_lazy("REGULER, ASPIRASI or KHUSUS")),
 ]

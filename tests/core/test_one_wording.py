@@ -105,3 +105,14 @@ def test_no_stage_in_arabic_numerals_in_the_catalogues():
     found = [f"{po}: {string!r}" for po, _msgid, string in _msgstrs()
              if any(f"Tahap {digit}" in string for digit in "123456789")]
     assert found == []
+
+
+def test_one_msgid_has_one_indonesian_in_every_catalogue():
+    """Django renders one catalogue's translation of a msgid on every page: another catalogue's different wording
+    ("Saring" where "Filter" is shown) would be dead and misleading."""
+    seen: dict = {}
+    for po in [*ROOT.glob("abah/*/locale/id/LC_MESSAGES/django.po"), ROOT / "locale/id/LC_MESSAGES/django.po"]:
+        for message in read_po(po.open("rb")):
+            if message.id and not isinstance(message.id, tuple):
+                seen.setdefault((message.context, message.id), set()).add(message.string)
+    assert {key: strings for key, strings in seen.items() if len(strings) > 1} == {}
