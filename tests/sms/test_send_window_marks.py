@@ -27,7 +27,7 @@ def test_queued_marks_at_night(settings, petugas, petugas_client, thread):
         assert "menunggu jam kirim · 08:00 WIB, 4 Desember 2026" in listing
         services.queue_message(to="081230900095", text="Halo", kind="manual", conversation=thread)  # exempt
         dialog = petugas_client.get(reverse("sms:conversation_dialog", args=[thread.pk])).content.decode()
-        assert 'data-waiting="0"' in dialog and "</i> antre</span>" in dialog
+        assert 'data-waiting="0"' in dialog and '<span class="visually-hidden"> antre</span>' in dialog
         run_worker()  # the typed text goes, the broadcast waits
         dialog = petugas_client.get(reverse("sms:conversation_dialog", args=[thread.pk])).content.decode()
         assert dialog.count('data-testid="mark-queued"') == 1
