@@ -63,3 +63,7 @@ def test_appointment_page_marks_follow_the_texts_without_reload(page, settings, 
     expect(page.locator("[data-testid=process]")).to_be_disabled()
     assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size][0]
     screenshot(page, f"nphd-live-appointment-{size}")
+    page.context.add_cookies([{"name": "abah_language", "value": "en", "url": page.base_url}])
+    page.reload()
+    expect(page.locator("[data-testid=page-title]")).to_have_text("Edit NPHD invitation")
+    screenshot(page, f"nphd-live-appointment-{size}-en")

@@ -44,6 +44,11 @@ def live_setup(settings):
     return thread
 
 
+def in_english(page):
+    """The ID/EN switch's cookie: the next page is in English."""
+    page.context.add_cookies([{"name": "abah_language", "value": "en", "url": page.base_url}])
+
+
 def _sized(page, size):
     width, height = SIZES[size]
     page.set_viewport_size({"width": width, "height": height})
@@ -74,6 +79,12 @@ def test_open_dialog_shows_reply_new_text_and_marks_without_reload(page, live_se
     page.wait_for_function("() => { const b = document.getElementById('sms-thread-body');"
                            " return b.scrollHeight - b.scrollTop - b.clientHeight < 40; }")  # still at the newest
     screenshot(page, f"sms-live-dialog-{size}")
+    in_english(page)
+    page.goto(page.base_url + f"/sms/pesan/?thread={live_setup.pk}")
+    expect(dialog).to_contain_text("Messages: Yayasan Contoh")
+    services.receive_message(number=NUMBER, text="Terima kasih, kami hadir")
+    expect(thread.locator(".sms-in", has_text="Terima kasih, kami hadir")).to_be_visible(timeout=WITHIN)
+    screenshot(page, f"sms-live-dialog-{size}-en")
 
     # Closed: the poller is gone, so the closed dialog asks nothing more.
     page.locator("#abah-modal .btn-close").click()
@@ -105,3 +116,9 @@ def test_ucp_pesan_adds_new_rows_and_changes_marks_without_reload(page, live_set
     assert page.evaluate("window.scrollY") > 0  # no reload: the reader keeps their place
     assert "direction=" in page.locator("[data-testid=sms-live]").get_attribute("hx-get")
     screenshot(page, f"sms-live-ucp-pesan-{size}")
+    in_english(page)
+    page.goto(page.base_url + "/sms/pesan/")
+    services.receive_message(number=NUMBER, text="Balasan kedua")
+    expect(page.locator("[data-testid=sms-row]").first).to_contain_text("Balasan kedua", timeout=WITHIN)
+    expect(page.locator("[data-testid=sms-total]")).to_contain_text("messages")
+    screenshot(page, f"sms-live-ucp-pesan-{size}-en")
