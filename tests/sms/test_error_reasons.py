@@ -82,3 +82,17 @@ def test_status_page_names_the_backend_not_its_class(admin_client, settings):
     body = admin_client.get(reverse("sms:status")).content.decode()
     assert "SimulatorBackend" not in body
     assert "Simulator" in body
+
+
+@pytest.mark.django_db
+def test_virtual_phone_reads_the_phrase_not_the_gateway_words(admin_client, settings, thread):
+    from abah.sms.models import SimulatorDelivery
+
+    settings.SMS_GATEWAYS = {"default": {"BACKEND": "abah.sms.backends.simulator.SimulatorBackend", "OPTIONS": {}}}
+    message = services.send_manual(conversation=thread, text="Yth. Bpk/Ibu, tes.", sender=None)
+    SimulatorDelivery.objects.create(gateway_message_id="sim-1", client_ref=str(message.pk), number=message.number,
+                                     text=message.text, due_at=timezone.now(), delivered=False,
+                                     error_code="absent_subscriber", error_reason="Absent subscriber")
+    body = admin_client.get(reverse("sms:simulator_phones"), {"number": message.number}).content.decode()
+    assert "tidak diterima: Nomor tidak aktif: telepon mati atau di luar jangkauan" in body
+    assert "Absent subscriber" not in body
