@@ -18,7 +18,7 @@ text. Privacy stays with abah.sms.access.visible_messages.
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000  # failed messages per transaction of the sweep
 MAX_BATCHES = 20  # per sweep: a flood is told in several sweeps (the unread notification is merged)
-WINDOW_DAYS = 14  # failures older than this (when this app was installed, say) are nobody's news any more
 
 # fn(user) -> Q over Message: the failed texts an app makes ``user`` responsible for (beyond their own).
 Scope = Callable[[object], Q]
@@ -51,14 +50,12 @@ def register_scope(fn: Scope) -> None:
         _scopes.append(fn)
 
 
-def _untold(now: datetime):
-    cutoff = now - timedelta(days=WINDOW_DAYS)
-    return (
-        Message.objects.filter(status=Message.Status.FAILED, direction=Message.Direction.OUT)
-        .filter(Q(failed_at__gte=cutoff) | Q(failed_at__isnull=True, created_at__gte=cutoff))
-        .exclude(kind__in=SILENT_KINDS)
-        .filter(~Exists(MessageFailure.objects.filter(message_id=OuterRef("pk"))))
-    )
+def _untold():
+    """Failed messages without a record, along the ``sms_msg_status`` index (status, id) against the record's
+    primary key: with nothing to tell it reads the index only, however many failures are on record. A failed
+    message is always outgoing; codes and copies get their record too (telling nobody), so they drop out."""
+    return Message.objects.filter(status=Message.Status.FAILED).filter(
+        ~Exists(MessageFailure.objects.filter(message_id=OuterRef("pk"))))
 
 
 def text_for(messages: list[Message]) -> str:
@@ -91,27 +88,30 @@ def _tell_batch(candidates: list[int], now: datetime) -> int:
             ids = [pk for pk in ids if pk not in done]
         if not ids:
             return 0
-        messages = list(Message.objects.filter(id__any=ids).select_related("conversation", "sender"))
-        tell(messages, kind=Notification.Kind.MESSAGE_FAILED, text_for=text_for, link_for=link_for)
+        messages = list(Message.objects.filter(id__any=ids).exclude(kind__in=SILENT_KINDS)
+                        .filter(direction=Message.Direction.OUT).select_related("conversation", "sender"))
+        if messages:
+            tell(messages, kind=Notification.Kind.MESSAGE_FAILED, text_for=text_for, link_for=link_for)
         MessageFailure.objects.bulk_create([MessageFailure(message_id=pk, told_at=now) for pk in ids])
     return len(ids)
 
 
 def sweep(*, now: datetime | None = None) -> int:
-    """Tell the people responsible of the failed texts nobody was told of yet; returns how many texts were told.
-    With nothing to do it is one read."""
+    """Tell the people responsible of the failed texts not recorded yet; returns how many were recorded (codes and
+    copies included, which tell nobody). With nothing to do it is one index-only read."""
     now = now or timezone.now()
     step = min(BATCH, any_chunk())
     told = 0
     for _batch in range(MAX_BATCHES):
-        candidates = list(_untold(now).order_by("id").values_list("id", flat=True)[:step])
+        # Ordered along the (status, id) index, so PostgreSQL reads it alone rather than the primary key.
+        candidates = list(_untold().order_by("status", "id").values_list("id", flat=True)[:step])
         if not candidates:
             break
         told += _tell_batch(candidates, now)
         if len(candidates) < step:
             break
     if told:
-        log.info("%d failed message(s): the staff responsible were told", told)
+        log.info("%d failed message(s) recorded, the staff responsible told", told)
     return told
 
 

@@ -124,14 +124,16 @@ def test_one_failure_in_words_and_who_is_told(petugas, petugas2, admin_user, dja
     Message.objects.filter(pk=code.pk).update(status=Message.Status.FAILED, failed_at=timezone.now(),
                                               addressee=petugas)
     with django_capture_on_commit_callbacks(execute=True):
-        assert failed.sweep() == 2  # the code tells nobody
+        assert failed.sweep() == 3  # the code is recorded and tells nobody
     notes = {n.user: n for n in failed_notes()}
     assert set(notes) == {admin_user, petugas2}  # a typed text: its sender, not the grant's petugas
     assert notes[petugas2].text.startswith("SMS ke Lembaga 00 yang dikirim ")
     assert notes[petugas2].text.endswith(
         " tidak terkirim. Perbaiki nomornya dan kirim ulang dari daftar Pesan gagal.")
     assert notes[admin_user].text.startswith("SMS ke Panti Asuhan Kasih yang dikirim ")
-    assert MessageFailure.objects.filter(message=typed).exists()
+    assert MessageFailure.objects.filter(message=typed).exists() and MessageFailure.objects.filter(message=code).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert failed.sweep() == 0
 
 
 def test_lease_exhaustion_is_a_failure_the_sweep_tells(petugas, settings, django_capture_on_commit_callbacks):
