@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from abah.core.access import admin_required, is_admin, staff_required
 from abah.core.formatting import WIB
-from abah.core.params import date_param, id_param, parse_int, text_param
+from abah.core.params import date_param, id_param, int_param, parse_int, text_param
 from abah.core.text import clean_data, param
 
 from . import access, conf, phone, routing, search, services
@@ -164,7 +164,7 @@ def _watched(params) -> dict[int, str]:
     return watched
 
 
-def _message_list_live(request, qs, text_search):
+def _message_list_live(request, qs, text_search, filtered):
     """UCP > Pesan's poll (every POLL_SECONDS while the tab is visible): rows newer than the newest shown one that
     match the page's filters, and the shown rows whose mark changed. Nothing: 204 after at most two small queries
     (an id range and a primary-key lookup). Otherwise out-of-band swaps: new rows on top, changed rows in place,
@@ -196,9 +196,17 @@ def _message_list_live(request, qs, text_search):
     for message in rows:
         message.thread_count = message.conversation.message_count if message.conversation_id else loose_counts.get(
             message.number, 1)
+    # The count above the list grows with the new rows: the page's own count plus them (no count query).
+    total = int_param(request.GET, "total", minimum=0)
+    capped = False
+    if total is not None:
+        total += len(fresh)
+        capped = filtered and total > CAPPED_COUNT
+        total = min(total, CAPPED_COUNT) if filtered else total
     return render(request, "sms/message_list.html#live", {
         "fresh": fresh, "changed": changed, "after": fresh[0].pk if fresh else after,
-        "poll_seconds": POLL_SECONDS, "params": request.GET,
+        "poll_seconds": POLL_SECONDS, "params": request.GET, "total": total, "capped": capped,
+        "filtered": filtered,
     })
 
 
@@ -209,7 +217,7 @@ def message_list(request):
     # Who may read what (abah.sms.access): every path below (rows, search walk, counts) starts from this qs.
     qs = access.visible_messages(request.user, qs, text_search=text_search is not None)
     if request.htmx and request.GET.get("partial") == "live":
-        return _message_list_live(request, qs, text_search)
+        return _message_list_live(request, qs, text_search, filtered)
     before = id_param(request.GET, "before")
     rows_only = request.htmx and request.GET.get("partial") == "rows"
     searched_to = None  # a search that stopped for time: how far back it looked

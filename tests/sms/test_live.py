@@ -158,6 +158,8 @@ def test_list_poll_adds_new_rows_within_the_filters_and_changes_marks(petugas_cl
     assert 'hx-swap-oob="afterbegin:#sms-rows"' in body and f'id="sms-r{reply.pk}"' in body
     assert "Siap hadir, terima kasih" in body and f'id="sms-r{sent.pk}"' not in body
     assert f"after={reply.pk}" in _list_poller(body)  # the next poll asks for what is newer still
+    assert 'id="sms-total" data-testid="sms-total" hx-swap-oob="true">Terdapat 2 pesan</p>' in body  # was 1
+    assert "total=2" in _list_poller(body)
     assert _list_poll(petugas_client, _list_poller(body), [sent]).status_code == 204
     assert _list_poll(petugas_client, outgoing, [sent]).status_code == 204  # the filter holds: no inbound row
 
