@@ -78,3 +78,12 @@ def test_badge_search_and_filters(page, size):
     assert _cards(page) == 1 and "2025-BS-00001" in page.locator("[data-testid=grant-card]").inner_text()
     _fits(page)
     screenshot(page, f"grants-filters-03-filtered-{size[0]}")
+
+    # In English the labels are longer ("Search", "Officer", "Regency/city"): the page still fits.
+    page.context.add_cookies([{"name": "abah_language", "value": "en", "url": page.base_url}])
+    page.reload()
+    page.wait_for_load_state("load")
+    assert page.locator("h1").inner_text() == "Active data"
+    assert page.locator("[data-testid=filter-jenis]").input_value() == "BS"
+    _fits(page)
+    screenshot(page, f"grants-filters-04-english-{size[0]}")
