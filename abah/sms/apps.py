@@ -26,6 +26,8 @@ class SmsConfig(AppConfig):
                                icon="person-question"))
         register_menu(MenuItem("sms", _("SMS Center status"), "sms:status", order=40, admin_only=True,
                                icon="activity"))
+        register_menu(MenuItem("sms", _("SMS settings"), "sms:settings", order=45, admin_only=True,
+                               icon="clock-history"))  # the send window (Jam kirim)
         from .conf import simulator_active
 
         # Every staff member's, in demo mode: the virtual phones exist only while the simulator is a gateway.

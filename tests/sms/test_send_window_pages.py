@@ -29,6 +29,7 @@ def test_only_an_admin_may_see_or_change_the_window(petugas_client):
 def test_the_admin_sets_the_window(admin_client):
     body = admin_client.get(URL).content.decode()
     assert "Jam kirim" in body and "Pengaturan SMS" in body and "Hari Raya Natal" in body
+    assert f'href="{URL}"' in admin_client.get(reverse("sms:message_list")).content.decode()  # SMS Center menu
     answer = admin_client.post(URL, GOOD)
     assert answer.status_code == 302
     window = conf.send_window()
