@@ -225,6 +225,7 @@ class Grant(models.Model):
             models.Index(fields=["institution", "status", "created_at"], name="grants_grant_inst_status"),
             models.Index(fields=["petugas", "status"], name="grants_grant_petugas_status"),
             models.Index(fields=["-created_at", "-id"], name="grants_grant_created"),
+            models.Index(fields=["fiscal_year", "status"], name="grants_grant_year_status"),  # Data Hibah filter
         ]
 
     def __str__(self):

@@ -116,4 +116,3 @@ def test_dashboard_numbers_link_to_the_list_they_count(petugas_client, petugas, 
     overdue = re.search(r'data-testid="dashboard-lpj-overdue" data-count="(\d+)"', section).group(1)
     soon = re.search(r'data-testid="dashboard-lpj-soon" data-count="(\d+)"', section).group(1)
     assert (overdue, soon) == ("2", "2")
-
