@@ -19,6 +19,8 @@ class NotificationsConfig(AppConfig):
         register_badge("messages", messages_badge)
         register_menu(MenuItem("ucp", pgettext_lazy("list", "Notifications"), "notifications:list", order=20, icon="bell"))
         register_menu(MenuItem("ucp", pgettext_lazy("internal", "Messages"), "notifications:inbox", order=30, icon="envelope"))
+        register_menu(MenuItem("sms", _("Failed texts"), "notifications:failed_list", order=15,
+                               icon="exclamation-octagon"))
 
         from abah.sms.signals import messages_unreported
 

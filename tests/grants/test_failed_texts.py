@@ -230,4 +230,7 @@ def test_dashboard_counts_my_failed_texts_and_hides_at_zero(petugas, petugas2, c
     assert failed.failed_count(petugas) == 3 and failed.failed_count(petugas2) == 1
     lonely = make_user("petugasbaru", role="petugas")
     client.force_login(lonely)
-    assert 'data-testid="dashboard-failed"' not in client.get(reverse("core:dashboard")).content.decode()
+    body = client.get(reverse("core:dashboard")).content.decode()
+    assert 'data-testid="dashboard-failed"' not in body
+    assert f'href="{reverse("notifications:failed_list")}"' in body  # the list stays in the SMS Center menu
+    assert "Pesan gagal" in body
