@@ -64,7 +64,7 @@ def test_search_card_kontak(page):
 
     modal.locator("input[name=phone]").fill("031-5678901")
     modal.locator("[data-testid=dialog-submit]").click()
-    page.wait_for_selector("#abah-modal .invalid-feedback:has-text('ponsel')")
+    page.wait_for_selector("#abah-modal .invalid-feedback:has-text('telepon genggam')")
     screenshot(page, "grants-03-kontak-landline")
     assert not Contact.objects.exists()
 

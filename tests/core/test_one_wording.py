@@ -90,6 +90,7 @@ ONE_WORD = {
     "Kesalahan": ("Galat", "galat"),
     "Petugas": ("Pegawai", "pegawai"),
     "Jadwal": ("Appointment",),
+    "telepon genggam": ("ponsel",),
 }
 
 

@@ -181,7 +181,7 @@ def test_fix_the_number_and_resend_in_one_step(petugas, petugas2, client):
     assert 'value="0812-3090-0000"' in page  # the current number, prefilled
 
     for bad, words in (("0812 ABC 9999", "Nomor telepon tidak boleh berisi huruf."),
-                       ("031-3456789", "Ini bukan nomor ponsel (telepon rumah tidak dapat menerima SMS)."),
+                       ("031-3456789", "Ini bukan nomor telepon genggam (telepon rumah tidak dapat menerima SMS)."),
                        ("", "Masukkan nomor telepon genggam.")):
         response = client.post(resend, {field: bad})
         assert response.status_code == 400 and words in response.content.decode()

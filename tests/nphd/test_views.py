@@ -61,7 +61,7 @@ def test_invite_dialog_refuses_several_numbers_and_past_dates(grant_a, petugas_c
     assert not Invitation.objects.exists()
     landline = petugas_client.post(url, {"region": "ID", "phone": "031 3524001", "person": "Ahmad",
                                          "date": today.isoformat()}).content.decode()
-    assert "Ini bukan nomor ponsel (telepon rumah tidak dapat menerima SMS)." in landline
+    assert "Ini bukan nomor telepon genggam (telepon rumah tidak dapat menerima SMS)." in landline
     assert not Invitation.objects.exists()
 
 

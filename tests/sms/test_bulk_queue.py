@@ -44,7 +44,7 @@ def test_bad_item_refuses_the_whole_batch():
     items[1]["to"] = "021-5678901"
     with pytest.raises(ValidationError) as error:
         services.queue_messages(items)
-    assert "Pesan ke-2" in str(error.value) and "ponsel" in str(error.value)
+    assert "Pesan ke-2" in str(error.value) and "telepon genggam" in str(error.value)
     assert not Message.objects.exists()
 
 

@@ -52,7 +52,7 @@ def test_errors_are_translated():
     assert info.value.messages == ["Nomor telepon tidak boleh berisi huruf."]
     with translation.override("id"), pytest.raises(ValidationError) as info:
         phone.parse_mobile("0313520000")
-    assert "telepon rumah" in info.value.messages[0] or "bukan nomor ponsel" in info.value.messages[0]
+    assert "telepon rumah" in info.value.messages[0] or "bukan nomor telepon genggam" in info.value.messages[0]
 
 
 def test_national_and_region():

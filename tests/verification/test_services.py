@@ -188,7 +188,7 @@ def test_resend_without_a_pending_number_is_refused(newbie):
     [
         ("", "Masukkan nomor telepon genggam"),
         ("0812abc", "huruf"),
-        ("0315551234", "bukan nomor ponsel"),
+        ("0315551234", "bukan nomor telepon genggam"),
         ("08123090095, 08123090096", "satu"),
     ],
 )
