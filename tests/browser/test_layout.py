@@ -8,14 +8,14 @@ reason. A response that is a fragment is opened the way the application opens it
 (`#abah-modal-content`) over the page that links to it; fragments swapped elsewhere (live partials) are checked as
 part of their host page.
 
-On every page and dialog, at both sizes, as the anonymous visitor, the Admin and a Petugas (with a long name, as the
+On every page and dialog, at both sizes, in Indonesian and in English, as the anonymous visitor, the Admin and a Petugas (with a long name, as the
 navbar must hold it), the test fails when
 - the document is wider than the viewport (`document.documentElement.scrollWidth > innerWidth`), or
 - a visible control (a, button, input, select, textarea) is clipped: its box goes beyond the viewport, or beyond an
   ancestor whose overflow is hidden/clip; a control inside its own scrolling box (overflow auto/scroll, e.g.
   `.table-responsive`) is fine when that box itself fits; or
 - a select is too narrow for the text of its chosen option (when that text would fit on the screen at all);
-- on the pages the issue names (STRICT), a control is reached only by scrolling its box sideways.
+- on the pages the issue names (STRICT), a box scrolls sideways (or a control is reached only that way).
 All offenders are reported in one message. Screenshots of every page at both sizes: test-artifacts/layout-*.png.
 """
 
@@ -51,8 +51,8 @@ EXCLUDED = {
     "accounts:logout": "POST only: logs out and redirects",
 }
 # The pages the issue names (item 8): their tables must not scroll sideways either (the Undangan NPHD list's Aksi
-# pencil was out of sight on a phone, the Pengguna table scrolled): every control in view without scrolling.
-STRICT = {"nphd:appointment_list", "accounts:user_list", "grants:grant_detail"}
+# pencil was out of sight on a phone, the Pengguna table scrolled, the status page's gateway table overflowed).
+STRICT = {"nphd:appointment_list", "accounts:user_list", "grants:grant_detail", "sms:status"}
 # A long name in the navbar's "Selamat datang, …" and in the lists (the desktop navbar overflowed with one).
 LONG_FIRST_NAME = "Raden Ajeng Kusumawardhani"
 LONG_LAST_NAME = "Prawiranegara Wicaksono"
@@ -100,6 +100,14 @@ CHECK = r"""
     return ["hidden", "clip"].includes(style.overflowX) || ["hidden", "clip"].includes(style.overflowY);
   }
   const R = (r) => `${Math.round(r.left)}..${Math.round(r.right)}px`;
+  if (strict) {  // no box of the page scrolls sideways
+    for (const box of document.querySelectorAll("body *")) {
+      const style = getComputedStyle(box);
+      if (["auto", "scroll"].includes(style.overflowX) && box.scrollWidth > box.clientWidth + 1 && visible(box)) {
+        problems.push(`${describe(box)} scrolls sideways: ${box.scrollWidth}px of content in ${box.clientWidth}px`);
+      }
+    }
+  }
   for (const el of document.querySelectorAll("a, button, input, select, textarea")) {
     if (!visible(el)) { continue; }
     let box = el.getBoundingClientRect(), what = describe(el), inScroller = false;
@@ -383,14 +391,19 @@ def no_arg_routes(allowed):
             if not has_args(pattern) and name not in EXCLUDED and allowed(required_role(pattern.callback))]
 
 
-def test_every_page_fits_a_phone_and_a_laptop(page, settings, live_server):
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_every_page_fits_a_phone_and_a_laptop(page, settings, live_server, language):
     settings.SMS_GATEWAYS = SIMULATOR
     settings.SMS_SEND_WINDOW = ("00:00", "23:59:59")
     admin, petugas = prepare_data()
     problems, reached = [], {}
 
+    def choose_language():  # the language cookie decides (the browser's Accept-Language does not)
+        page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": page.base_url}])
+
     # Anonymous: the public pages (log in, register, password reset — with a real reset link).
-    walk = Walk(page, "anonymous")
+    choose_language()
+    walk = Walk(page, f"anonymous-{language}")
     uid = urlsafe_base64_encode(force_bytes(petugas.pk))
     token = default_token_generator.make_token(petugas)
     walk.queue.append((page.base_url + reverse("accounts:password_reset_confirm", args=[uid, token]), ""))
@@ -400,10 +413,12 @@ def test_every_page_fits_a_phone_and_a_laptop(page, settings, live_server):
 
     for user, allowed in ((admin, lambda rule: rule != "public"), (petugas, lambda rule: rule not in ("public", "admin"))):
         page.context.clear_cookies()
+        choose_language()
         page.set_viewport_size({"width": 1366, "height": 768})
         browser_login(page, user.username, DEMO_PASSWORD)
         page.wait_for_selector("nav input[name=q]")
-        walk = Walk(page, user.username)
+        assert page.get_attribute("html", "lang") == language
+        walk = Walk(page, f"{user.username}-{language}")
         for url in extra_pages(user):  # several states of some pages, beyond the first object of each route
             walk.open_page(route_of(url), page.base_url + url, "", extra=True)
         walk.run(no_arg_routes(allowed))
