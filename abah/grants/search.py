@@ -113,27 +113,37 @@ def _padded(prefix: str = ""):
     return Concat(Value(" "), f"{prefix}name_search", Value(" "))
 
 
+def _named_pg(words, prefix: str = "") -> Q:
+    """PostgreSQL: every word in name_search, as LIKE '%word%' (three characters or more) or a regular expression
+    for a word start (shorter words); pg_trgm's GIN index answers both."""
+    named = Q()
+    for w in words:
+        if len(w) >= SHORT_WORD:
+            named &= Q(**{f"{prefix}name_search__contains": w})
+        else:
+            named &= Q(**{f"{prefix}name_search__regex": f"(^| ){w}"})
+    return named
+
+
 def institutions_named(q):
     """The ids of institutions whose name holds every word of q (see the module), as a subquery for ``__in``.
 
-    SQLite: the FTS5 trigram table answers the long words at once ("w1" AND "w2": every one a substring);
-    PostgreSQL: name_search LIKE '%w%' per word, answered by the pg_trgm GIN index. Short words (one or two
-    characters) filter those candidates as the start of a word.
+    SQLite: the FTS5 trigram table answers the long words at once ("w1" AND "w2": every one a substring), and
+    short words (one or two characters) filter those candidates as the start of a word. PostgreSQL: see
+    ``_named_pg``.
     """
     words = q if isinstance(q, list) else words_of(q)
     if not words:
         return Institution.objects.none().values("pk")
+    if connection.vendor != "sqlite":
+        return Institution.objects.filter(_named_pg(words)).values("pk")
     long_words = [w for w in words if len(w) >= SHORT_WORD]
     short_words = [w for w in words if len(w) < SHORT_WORD]
     institutions = Institution.objects.all()
     if long_words:
-        if connection.vendor == "sqlite":
-            match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
-            # constant SQL; the words are a bound parameter
-            institutions = institutions.filter(pk__in=RawSQL(FTS_QUERY, [match]))  # noqa: S611
-        else:
-            for w in long_words:
-                institutions = institutions.filter(name_search__contains=w)
+        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
+        # constant SQL; the words are a bound parameter
+        institutions = institutions.filter(pk__in=RawSQL(FTS_QUERY, [match]))  # noqa: S611
     if short_words:
         institutions = institutions.alias(padded=_padded())
         for w in short_words:
@@ -152,7 +162,12 @@ def condition(query: Query) -> Q:
     if query.dpa:
         parts.append(_starts_with("dpa_number", query.dpa))
     if query.words:
-        parts.append(Q(institution_id__in=institutions_named(query.words)))
+        if connection.vendor == "sqlite":
+            parts.append(Q(institution_id__in=institutions_named(query.words)))
+        else:
+            # PostgreSQL: on the joined institution (which the name order reads anyway), answered by the
+            # pg_trgm index, rather than a second pass over institutions in a subquery
+            parts.append(_named_pg(query.words, "institution__"))
     if not parts:
         return Q(pk__in=[])
     result = parts[0]
