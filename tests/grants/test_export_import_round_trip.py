@@ -33,6 +33,8 @@ def table(content):
 
 def import_file(client, content, name="hibah.xlsx"):
     client.cookies["django_language"] = "id"
+    form = client.get(reverse("grants:import_upload")).content.decode()
+    assert "Daftar yang disimpan dengan “Ekspor ke Excel” di halaman data hibah dapat diimpor apa adanya" in form
     page = client.post(reverse("grants:import_upload"), {"file": SimpleUploadedFile(name, content)})
     assert 'data-testid="import-ok"' in page.content.decode(), page.content.decode()[:3000]
     done = client.post(reverse("grants:import_confirm"), {"token": client.session["grants_import"]})
