@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from abah.core.access import staff_required
+from abah.core.forms import Form as CoreForm
 from abah.core.params import parse_int
 from abah.core.redirects import redirect_next, safe_next
 from abah.grants import access as grants_access
@@ -36,7 +37,7 @@ from .models import MessageFailure
 PER_PAGE = 25
 
 
-class ResendForm(forms.Form):
+class ResendForm(CoreForm):
     phone = forms.CharField(label=gettext_lazy("New number"), max_length=40, required=False)
 
     def __init__(self, *args, region="ID", **kwargs):
