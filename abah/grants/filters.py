@@ -51,6 +51,22 @@ def fiscal_years(selected=None) -> list[int]:
     return sorted(years, reverse=True)
 
 
+def options(chosen: "Filters") -> dict:
+    """The choices of each filter as (value, label, selected), labels already text (the form renders fast)."""
+
+    def listed(pairs, current):
+        return [(str(value), str(label), str(value) == str(current)) for value, label in pairs]
+
+    return {
+        "status": listed(S.choices, chosen.status),
+        "petugas": listed(((u.pk, str(u)) for u in officers()), chosen.petugas.pk if chosen.petugas else ""),
+        "tahun": listed(((y, y) for y in fiscal_years(chosen.tahun)), chosen.tahun or ""),
+        "jenis": listed(Grant.Jenis.choices, chosen.jenis),
+        "kabupaten": listed(((r, r) for r in REGENCIES), chosen.kabupaten),
+        "lpj": listed(LPJ_CHOICES, chosen.lpj),
+    }
+
+
 @dataclass
 class Filters:
     status: str = ""

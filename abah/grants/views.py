@@ -35,7 +35,7 @@ from .forms import (
     NphdSignWithContactForm,
     StatusForm,
 )
-from .models import REGENCIES, Activity, Contact, Grant, Institution
+from .models import Activity, Contact, Grant, Institution
 from .search import exact_kode, institutions_named, page_rows, search
 
 S = Grant.Status
@@ -112,9 +112,7 @@ def search_view(request):
     return render(request, "grants/search.html", {
         "result": result, "page": page, "q": result.q, "scope": result.scope,
         "first": page.start_index(), "last": page.end_index(), "filters": chosen,
-        "statuses": S.choices, "jenis_choices": Grant.Jenis.choices, "regencies": REGENCIES,
-        "officers": filters.officers(), "years": filters.fiscal_years(chosen.tahun),
-        "lpj_choices": filters.LPJ_CHOICES,
+        "options": filters.options(chosen),
     })
 
 
