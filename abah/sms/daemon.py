@@ -412,7 +412,7 @@ class Daemon:
                 .values_list("id", "number", "text", "attempts")[:wanted]
             )
             if rows:
-                Message.objects.filter(id__in=[r[0] for r in rows]).update(
+                Message.objects.filter(id__any=[r[0] for r in rows]).update(
                     status=Message.Status.SENDING, lease_until=now + self.lease, worker=self.worker_id,
                     attempts=F("attempts") + 1, gateway=self.gateway,
                 )
@@ -671,7 +671,7 @@ class Daemon:
         marked = 0
         for ids, extra in groups:
             for start in range(0, len(ids), 900):
-                marked += rows.filter(id__in=ids[start : start + 900]).update(
+                marked += rows.filter(id__any=ids[start : start + 900]).update(
                     sent_at=now, gateway=self.gateway, lease_until=None, error_code="", error_reason="", **extra
                 )
         return marked

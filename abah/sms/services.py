@@ -450,7 +450,7 @@ def apply_delivery_reports(*, gateway: str, reports: list, now: datetime | None 
     for start in range(0, len(all_ids), 900):
         # In id order, so that when an SMSC that restarted gave an id out again, the newest part owns it.
         for pk, gid, message_id in MessagePart.objects.filter(
-            gateway=gateway, gateway_message_id__in=all_ids[start : start + 900]
+            gateway=gateway, gateway_message_id__any=all_ids[start : start + 900]
         ).order_by("id").values_list("id", "gateway_message_id", "message_id"):
             if gid in parts:
                 reused.append(parts[gid][0])
@@ -468,7 +468,7 @@ def apply_delivery_reports(*, gateway: str, reports: list, now: datetime | None 
         ])
     delivered = [parts[r.gateway_message_id][0] for r in reports if r.delivered and r.gateway_message_id in parts]
     for start in range(0, len(delivered), 900):
-        MessagePart.objects.filter(pk__in=delivered[start : start + 900], status=MessagePart.Status.SENT).update(
+        MessagePart.objects.filter(pk__any=delivered[start : start + 900], status=MessagePart.Status.SENT).update(
             status=MessagePart.Status.DELIVERED, updated_at=now
         )
     # Failures carry their own reason; group them so one UPDATE covers each distinct reason.
@@ -478,7 +478,7 @@ def apply_delivery_reports(*, gateway: str, reports: list, now: datetime | None 
             by_reason.setdefault((r.error_code, r.error_reason), []).append(parts[r.gateway_message_id][0])
     for (code, reason), pks in by_reason.items():
         for start in range(0, len(pks), 900):
-            MessagePart.objects.filter(pk__in=pks[start : start + 900]).exclude(status=MessagePart.Status.FAILED).update(
+            MessagePart.objects.filter(pk__any=pks[start : start + 900]).exclude(status=MessagePart.Status.FAILED).update(
                 status=MessagePart.Status.FAILED, error_code=code[:32], error_reason=reason[:255], updated_at=now
             )
     message_ids = {message_id for _pk, message_id in parts.values()}
@@ -523,7 +523,7 @@ def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) 
         chunk = ids[start : start + 900]
         # Every part of a message is recorded in the same transaction, so the parts present are all of them.
         rows = (
-            MessagePart.objects.filter(message_id__in=chunk)
+            MessagePart.objects.filter(message_id__any=chunk)
             .values("message_id")
             .annotate(
                 total=Count("id"),
@@ -539,7 +539,7 @@ def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) 
             elif row["delivered"] == row["total"]:
                 to_deliver.append(row["message_id"])
         if to_deliver:
-            Message.objects.filter(pk__in=to_deliver, status__in=Message.SETTLEABLE_STATUSES).update(
+            Message.objects.filter(pk__any=to_deliver, status__in=Message.SETTLEABLE_STATUSES).update(
                 status=Message.Status.DELIVERED, delivered_at=now, error_code="", error_reason=""
             )
             changes += [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in to_deliver]
@@ -547,7 +547,7 @@ def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) 
             # The first failed part's reason becomes the message's reason.
             reasons = {}
             for part in (
-                MessagePart.objects.filter(message_id__in=to_fail, status=MessagePart.Status.FAILED)
+                MessagePart.objects.filter(message_id__any=to_fail, status=MessagePart.Status.FAILED)
                 .order_by("message_id", "seq")
                 .values("message_id", "error_code", "error_reason")
             ):
@@ -556,7 +556,7 @@ def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) 
             for pk in to_fail:
                 by_reason.setdefault(reasons.get(pk, ("", "")), []).append(pk)
             for (code, reason), pks in by_reason.items():
-                Message.objects.filter(pk__in=pks, status__in=Message.SETTLEABLE_STATUSES).update(
+                Message.objects.filter(pk__any=pks, status__in=Message.SETTLEABLE_STATUSES).update(
                     status=Message.Status.FAILED, failed_at=now, error_code=code, error_reason=reason
                 )
             changes += [(pk, Message.Status.SENT, Message.Status.FAILED) for pk in to_fail]
