@@ -9,24 +9,22 @@ import pytest
 from abah import audit
 from abah.core.formatting import WIB
 from tests import components
-from tests.conftest import PASSWORD, _require, make_user, screenshot
+from tests.conftest import PASSWORD, make_user, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
-def english_chromium():
-    _require(components.chromium_available)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=components.CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--lang=en-US"],
-        )
-        yield browser
-        browser.close()
+def english_chromium(chromium):
+    """A second Chromium started with --lang=en-US, from the session's Playwright (a second sync_playwright in the
+    same thread is refused while the first runs)."""
+    browser = chromium.browser_type.launch(
+        executable_path=components.CHROMIUM,
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--lang=en-US"],
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.mark.parametrize(("language", "placeholder", "wrong"), [
