@@ -241,6 +241,22 @@ def daemon_restarts(logs) -> int:
     return total
 
 
+UNANSWERED = re.compile(r"submit for message (\d+) part \d+ unanswered")
+
+
+def unanswered_submits(logs) -> set[int]:
+    """The messages whose submit the SMSC never answered (the SMPP backend logs each one: "… unanswered …
+    possible duplicate"). An SMSC that took such a submit and died before answering gets it again: the one
+    duplicate SMPP cannot rule out."""
+    found: set[int] = set()
+    for path in logs:
+        try:
+            found.update(int(m) for m in UNANSWERED.findall(Path(path).read_text(errors="replace")))
+        except OSError:
+            continue
+    return found
+
+
 def first_error(logs) -> str:
     """The first exception line of the logs, for the failure message."""
     for path in logs:
@@ -321,6 +337,13 @@ def count(result: Result, database: Database, peer, numbers: list[str]) -> Resul
     result.duplicates = duplicates
     result.statuses = dict(statuses)
     return result
+
+
+def duplicated_ids(database: Database, peer) -> set[int]:
+    """Our ids of the outgoing messages the peer's journal shows submitted more than once."""
+    twice = {destination for destination, submits in peer.submits_by_destination().items() if len(submits) > 1}
+    return {pk for number, pk in database.query("SELECT number, id FROM sms_message WHERE direction = 'out'")
+            if number.removeprefix("+") in twice}
 
 
 def in_flight(database: Database, peer, worker_id: str = "", *, pid: int | None = None) -> int:
