@@ -13,3 +13,7 @@ if settings.SECRET_KEY_MISSING:  # sessions and codes would be signed with a key
     from abah.core.checks import MISSING_SECRET_KEY
 
     raise ImproperlyConfigured(MISSING_SECRET_KEY)
+
+from abah.sms.conf import warm_calendar  # noqa: E402
+
+warm_calendar()  # the send window's holidays are built before the first page that shows the next send time

@@ -199,6 +199,23 @@ def national_holidays(year: int) -> dict:
     return dict(holidays.country_holidays("ID", years=year, language="id"))
 
 
+def warm_calendar() -> None:
+    """Build this year's and next year's national holidays now, when the window counts them. The first build in a
+    process takes about a second (the package loads Indonesia's lunar and Islamic calendars); a worker and a web
+    server pay it as they start, not on their first text or page."""
+    from django.db import DatabaseError
+    from django.utils import timezone
+
+    try:
+        window = send_window()
+    except (DatabaseError, RuntimeError):  # the database is away at start (or not allowed): the defaults tell
+        window = default_send_window()
+    if window.national:
+        year = timezone.localdate().year
+        national_holidays(year)
+        national_holidays(year + 1)
+
+
 @dataclass(frozen=True)
 class SendWindow:
     start: time

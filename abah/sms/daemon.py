@@ -41,7 +41,7 @@ from abah.core.text import clean_text
 from . import conf, expiry, search, services
 from .backends import get_backend
 from .backends.base import GatewayUnavailable, OutgoingSMS, SendResult
-from .dbutil import db_datetime, insert_rows
+from .dbutil import db_datetime, insert_rows, update_ids
 from .models import Message, MessagePart, UnmatchedReport, WorkerHeartbeat
 
 log = logging.getLogger("abah.sms.daemon")
@@ -156,6 +156,7 @@ class Daemon:
             gateway = conf.default_gateway()
         self.gateway = gateway
         conf.routes()  # a route naming an unknown gateway stops the worker here, in words
+        conf.warm_calendar()  # the holidays are built now, not on the first claim
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.interval = interval
@@ -526,14 +527,14 @@ class Daemon:
 
     def _record(self, results: list[SendResult], attempts: dict[int, int]) -> None:
         now = timezone.now()
-        mine = Message.objects.filter(status=Message.Status.SENDING, worker=self.worker_id)
         accepted = [r for r in results if r.accepted]
         polled: list[tuple] = []
         try:
             with transaction.atomic():
                 if accepted:
                     self._record_accepted(accepted, now, polled)
-                self._record_refused(results, attempts, mine, now)
+                if len(accepted) < len(results):
+                    self._record_refused(results, attempts, now)
                 if connection.vendor == "postgresql" and not any(inbound for _reports, inbound in polled):
                     # The commit need not wait for the disk: should the database server itself crash within
                     # the next fraction of a second, these answers are lost and the messages sent again (never
@@ -545,7 +546,8 @@ class Daemon:
                 self.backend.release(reports, inbound)
             raise
 
-    def _record_refused(self, results: list[SendResult], attempts: dict[int, int], mine, now) -> None:
+    def _record_refused(self, results: list[SendResult], attempts: dict[int, int], now) -> None:
+        mine = Message.objects.filter(status=Message.Status.SENDING, worker=self.worker_id)
         changes = []
         groups: dict[tuple, list[int]] = {}
         first, cap = conf.retry_backoff()
@@ -595,17 +597,13 @@ class Daemon:
 
         A message is ours to mark while it is SENDING under this worker, or QUEUED again because our lease ran
         out while the database was away (the gateway has it all the same)."""
-        reports, inbound, early = [], [], {}
+        reports, early = [], {}
         if self.backend.early_reports:
-            reports, inbound = self.backend.poll(limit=self.batch_size * 4)
-            wanted = {gid for r in accepted for gid in r.part_ids}
-            early = {report.gateway_message_id: report for report in reports if report.gateway_message_id in wanted}
-            if len(early) < len(reports):
-                # Receipts for other messages (often those of the next window, not recorded yet) go back to the
-                # gateway's queue for the next poll, instead of waiting as unmatched reports.
-                self.backend.release([r for r in reports if r.gateway_message_id not in early], [])
-                reports = [r for r in reports if r.gateway_message_id in early]
-            polled.append((reports, inbound))
+            # Only the receipts of this window: the others (often those of the next window, not recorded yet)
+            # stay with the gateway for the next poll, instead of waiting as unmatched reports.
+            reports = self.backend.take_reports({gid for r in accepted for gid in r.part_ids})
+            early = {report.gateway_message_id: report for report in reports}
+            polled.append((reports, []))
         stamp = db_datetime(now)
         rows, sent, delivered, unsettled = [], [], [], []
         for r in accepted:
@@ -635,9 +633,9 @@ class Daemon:
         # as a BitmapOr whose QUEUED arm reads the whole partial claim index (sms_msg_claim) to find the ids,
         # several times the cost of the rest of the transaction on a long queue. Each condition alone goes by
         # primary key (or sms_msg_status), and the second one only runs when the first did not mark them all.
-        marked = self._mark(groups, Message.objects.filter(status=Message.Status.SENDING, worker=self.worker_id), now)
+        marked = self._mark(groups, now, status=Message.Status.SENDING, worker=self.worker_id)
         if marked < len(accepted):
-            marked += self._mark(groups, Message.objects.filter(status=Message.Status.QUEUED), now)
+            marked += self._mark(groups, now, status=Message.Status.QUEUED)
         if marked < len(accepted):
             # Some were taken back meanwhile (our lease ran out and another worker claimed them): only the ones
             # marked here get their parts; the others may be sent twice, which is all we can say.
@@ -661,19 +659,15 @@ class Daemon:
                                      + [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in delivered])
         if unsettled:
             services.settle_messages(unsettled, now=now)
-        late = [report for report in reports if report.gateway_message_id not in early]
-        if late:
-            services.apply_delivery_reports(gateway=self.gateway, reports=late)
-        self._receive(reports, inbound)
+        self._receive(reports, [])
 
-    def _mark(self, groups, rows, now) -> int:
-        """Mark the accepted messages among ``rows``: each group's ids with its status; how many were marked."""
+    def _mark(self, groups, now, **where) -> int:
+        """Mark the accepted messages among those matching ``where``: each group's ids with its status; how many
+        were marked. One plain UPDATE per group (dbutil.update_ids): this runs once per SMPP window."""
         marked = 0
         for ids, extra in groups:
-            for start in range(0, len(ids), 900):
-                marked += rows.filter(id__any=ids[start : start + 900]).update(
-                    sent_at=now, gateway=self.gateway, lease_until=None, error_code="", error_reason="", **extra
-                )
+            marked += update_ids(Message, ids, {"sent_at": now, "gateway": self.gateway, "lease_until": None,
+                                                "error_code": "", "error_reason": "", **extra}, **where)
         return marked
 
     def poll(self) -> int:

@@ -121,3 +121,37 @@ def test_the_window_is_cached_between_ticks(office_hours, django_assert_num_quer
     with django_assert_num_queries(0):
         for _ in range(50):
             conf.send_window()
+
+
+def test_the_worker_builds_the_holidays_as_it_starts_not_on_its_first_claim(office_hours):
+    """The first build of the national holidays takes about a second: a worker pays it before its first text."""
+    from abah.sms.daemon import Daemon
+
+    conf.national_holidays.cache_clear()
+    with time_machine.travel(at(2026, 12, 7, 10, 0), tick=False):
+        conf.clear_send_window_cache()
+        daemon = Daemon(batch_size=10, interval=0)
+        built = conf.national_holidays.cache_info()
+        assert built.currsize == 2  # this year and the next
+        services.queue_message(to="081230900001", text="Info", kind="broadcast")
+        assert len(daemon.claim()) == 1
+        assert conf.national_holidays.cache_info().misses == built.misses  # nothing built on the claim
+
+
+def test_the_web_server_builds_the_holidays_as_it_starts(office_hours, settings):
+    import importlib
+    import sys
+
+    settings.SECRET_KEY_MISSING = False  # the test settings have no key of their own; config.wsgi refuses that
+    conf.national_holidays.cache_clear()
+    sys.modules.pop("config.wsgi", None)
+    importlib.import_module("config.wsgi")
+    assert conf.national_holidays.cache_info().currsize == 2
+
+
+def test_no_holidays_built_when_the_window_does_not_count_them(settings):
+    settings.SMS_SEND_HOLIDAYS = "none"
+    conf.national_holidays.cache_clear()
+    conf.clear_send_window_cache()
+    conf.warm_calendar()
+    assert conf.national_holidays.cache_info().currsize == 0
