@@ -76,3 +76,40 @@ def test_a_result_for_a_message_another_worker_took_meanwhile_is_not_recorded():
     assert first.status == Message.Status.SENT
     assert second.status == Message.Status.SENDING and second.worker == "w2"  # the other worker's to record
     assert not MessagePart.objects.filter(message=second).exists()
+
+
+def test_update_ids_prepares_values_keeps_to_its_conditions_and_chunks(monkeypatch):
+    from abah.sms import dbutil
+
+    monkeypatch.setitem(dbutil.ANY_CHUNK, connection.vendor, 7)  # several statements for 20 ids
+    monkeypatch.setattr(dbutil, "DEFAULT_ANY_CHUNK", 7)
+    messages = queue(20)
+    mine = [m.pk for m in messages[:15]]
+    Message.objects.filter(pk__in=mine).update(status=Message.Status.SENDING, worker="w1")
+    Message.objects.filter(pk=messages[3].pk).update(worker="w2")  # someone else's now
+    now = timezone.now()
+    changed = dbutil.update_ids(Message, [m.pk for m in messages],
+                                {"status": Message.Status.SENT, "sent_at": now, "lease_until": None},
+                                status=Message.Status.SENDING, worker="w1")
+    assert changed == 14
+    sent = Message.objects.filter(status=Message.Status.SENT)
+    assert sorted(sent.values_list("pk", flat=True)) == sorted(set(mine) - {messages[3].pk})
+    assert {m.sent_at for m in sent} == {now} and {m.lease_until for m in sent} == {None}
+    assert dbutil.update_ids(Message, [], {"status": Message.Status.SENT}) == 0
+
+
+def test_the_recorder_takes_only_its_windows_receipts():
+    """The receipts of other windows (not recorded yet) keep their place for the next poll, untouched: before,
+    the recorder polled them all and handed the others back, on every window."""
+    from abah.sms.backends.base import DeliveryReport
+    from abah.sms.backends.smpp import SmppBackend
+
+    backend = SmppBackend(host="127.0.0.1", port=1, system_id="x", password="y")  # never opened
+    waiting = [DeliveryReport(f"g{i}", True) for i in range(6)]
+    backend.reports.extend((report, (None, 0, i)) for i, report in enumerate(waiting))
+    taken = backend.take_reports({"g1", "g4", "unknown"})
+    assert taken == [waiting[1], waiting[4]]
+    assert [report for report, _token in backend.reports] == [waiting[0], waiting[2], waiting[3], waiting[5]]
+    backend.release(taken, [])  # not committed: handed out again by the next poll
+    reports, inbound = backend.poll()
+    assert sorted(r.gateway_message_id for r in reports) == [f"g{i}" for i in range(6)] and inbound == []

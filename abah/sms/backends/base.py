@@ -62,6 +62,11 @@ class BaseSmsBackend:
     # worker then writes them together with the parts.
     early_reports = False
 
+    def take_reports(self, gateway_ids: set) -> list:
+        """With early_reports: the delivery reports already waiting for these gateway ids, handed out as poll()
+        hands them (then acknowledge() or release()); the others stay for the next poll."""
+        return []
+
     def __init__(self, name: str = "default", fail_silently: bool = False, **options):
         self.name = name
         self.fail_silently = fail_silently

@@ -772,6 +772,24 @@ class SmppBackend(BaseSmsBackend):
                 del self.unacked[key]
         return reports, inbound
 
+    def take_reports(self, gateway_ids):
+        """The receipts waiting for these ids (the window being recorded): one pass over the waiting receipts,
+        the others keep their place."""
+        now = time.monotonic()
+        taken = []
+        with self.cv:
+            if not self.reports:
+                return taken
+            others: deque = deque()
+            for report, token in self.reports:
+                if report.gateway_message_id in gateway_ids:
+                    taken.append(report)
+                    self.unacked[id(report)] = (report, [token], now)
+                else:
+                    others.append((report, token))
+            self.reports = others
+        return taken
+
     def release(self, reports, inbound):
         """The worker could not commit these: hand them out again on the next poll (their deliver_sm stays
         unanswered meanwhile)."""
