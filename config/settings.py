@@ -119,6 +119,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # PostgreSQL's default random_page_cost (4.0) prices an index read as a spinning disk's seek; on an SSD or a
+    # database held in memory it is about 1.1 (the value PostgreSQL's documentation suggests for SSDs). With 4.0 the
+    # grant search scans every institution instead of using the trigram index: twice the time at 100,000 grants.
+    # PG_RANDOM_PAGE_COST="" leaves the server's own setting.
+    _page_cost = env("PG_RANDOM_PAGE_COST", "1.1").strip()
+    if _page_cost:
+        try:  # a typo stops the start here, in words, rather than at the first query
+            float(_page_cost)
+        except ValueError:
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(f"PG_RANDOM_PAGE_COST must be a number (for example 1.1), not {_page_cost!r}")
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c random_page_cost={_page_cost}"
 if env("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

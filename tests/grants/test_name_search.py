@@ -46,3 +46,26 @@ def test_search_page_counts_by_name(petugas):
     result = search("nurul huda")
     assert (result.aktif, result.arsip) == (1, 1)
     assert [g.institution.name for g in result.queryset] == ["Yayasan Nurul Huda"]
+
+
+def test_postgresql_prices_index_reads_for_an_ssd(require_postgres):
+    """With PostgreSQL's default random_page_cost of 4.0 the name search scanned every institution instead of
+    using the trigram index: 59 ms against 25 ms for "sukorejo" at 100,000 grants (EXPLAIN ANALYZE)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert float(cursor.fetchone()[0]) == pytest.approx(1.1)
+
+
+def test_a_bad_random_page_cost_stops_the_start_in_words():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x",
+           "PG_RANDOM_PAGE_COST": "cheap"}
+    result = subprocess.run([sys.executable, "-c", "import config.settings"], cwd=Path(__file__).parents[2], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "PG_RANDOM_PAGE_COST must be a number (for example 1.1), not 'cheap'" in result.stderr
