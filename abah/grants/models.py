@@ -248,6 +248,13 @@ class Grant(models.Model):
             return "success"
         return "warning"
 
+    # Django's get_FOO_display rebuilds a dict of every choice on each call; a search page shows 40 of them.
+    def get_status_display(self) -> str:
+        return str(_STATUS_LABELS.get(self.status, self.status))
+
+    def get_jenis_display(self) -> str:
+        return str(_JENIS_LABELS.get(self.jenis, self.jenis))
+
     @property
     def is_archived(self) -> bool:
         return self.status == self.Status.ARSIP
@@ -285,6 +292,11 @@ class Grant(models.Model):
             and self.status in {self.Status.LPJ_MENUNGGU, self.Status.LPJ_TERLAMBAT}
             and self.lpj_due_date < timezone.localdate()
         )
+
+
+
+_STATUS_LABELS = dict(Grant.Status.choices)  # value → lazy label
+_JENIS_LABELS = dict(Grant.Jenis.choices)
 
 
 class KodeCounter(models.Model):

@@ -69,3 +69,16 @@ def test_a_bad_random_page_cost_stops_the_start_in_words():
     result = subprocess.run([sys.executable, "-c", "import config.settings"], cwd=Path(__file__).parents[2], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "PG_RANDOM_PAGE_COST must be a number (for example 1.1), not 'cheap'" in result.stderr
+
+
+def test_card_labels_follow_the_language(petugas):
+    from django.utils import translation
+
+    grant = make_grant(make_institution("Yayasan Bahasa"), petugas=petugas, status=Grant.Status.ARSIP)
+    with translation.override("id"):
+        indonesian = (grant.get_status_display(), grant.get_jenis_display())
+    with translation.override("en"):
+        english = (grant.get_status_display(), grant.get_jenis_display())
+    assert indonesian != english and indonesian[0] == str(dict(Grant.Status.choices)[Grant.Status.ARSIP])
+    grant.status = "NO_SUCH"
+    assert grant.get_status_display() == "NO_SUCH"  # an unknown value shows as it is, as Django's does
