@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from datetime import timedelta
 
 from django.db import (
@@ -41,13 +42,15 @@ from abah.core.text import clean_text
 from . import conf, expiry, search, services
 from .backends import get_backend
 from .backends.base import GatewayUnavailable, OutgoingSMS, SendResult
-from .dbutil import db_datetime, insert_rows, update_ids
+from .dbutil import any_chunk, db_datetime, insert_rows, update_ids
 from .models import Message, MessagePart, UnmatchedReport, WorkerHeartbeat
 
 log = logging.getLogger("abah.sms.daemon")
 
 HEARTBEAT_SECONDS = 2.0
 RECOVERY_SECONDS = 1.0
+# Single-part messages whose receipt the worker writes by id (_apply_recent): a few minutes of sending.
+RECENT_PARTS = 50_000
 HEALTH_SECONDS = 1.0  # how often a worker asks its gateway for its state and reads the others' heartbeats
 NOTHING = Q(pk__in=[])
 TAKE_BACK_SECONDS = 5.0  # how often a worker whose modem is down looks for messages to take back
@@ -130,6 +133,28 @@ class Recorder:
         self.thread.join(timeout=30)
 
 
+class _Either:
+    """``x in _Either(a, b)``: in a or in b (without building their union)."""
+
+    def __init__(self, *collections):
+        self.collections = collections
+
+    def __contains__(self, item) -> bool:
+        return any(item in collection for collection in self.collections)
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _in_list(head: str, values: list, params: list, tail: str = "") -> tuple[str, list]:
+    """(sql, params) for ``head IN (values) tail``: ``= ANY(%s)`` with one array parameter on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return f"{head} = ANY(%s) {tail}", [*params, values]
+    return f"{head} IN ({', '.join(['%s'] * len(values))}) {tail}", [*params, *values]
+
+
 class RateLimiter:
     """Token bucket: at most ``rate`` messages per second per gateway in this process (0: unlimited)."""
 
@@ -189,6 +214,9 @@ class Daemon:
         self.last_error, self.last_error_at = "", None
         self._watch_since = time.monotonic()  # other gateways count as down only after a grace of watching
         self._recorder: Recorder | None = None
+        # gateway id → message id of the single-part messages this worker recorded as SENT most recently: their
+        # "delivered" receipts are written by id, without looking the parts up (see _apply_recent).
+        self._recent: OrderedDict[str, int] = OrderedDict()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -597,12 +625,15 @@ class Daemon:
 
         A message is ours to mark while it is SENDING under this worker, or QUEUED again because our lease ran
         out while the database was away (the gateway has it all the same)."""
-        reports, early = [], {}
+        reports, early, recent = [], {}, []
         if self.backend.early_reports:
-            # Only the receipts of this window: the others (often those of the next window, not recorded yet)
+            # The receipts of this window, and those of the windows recorded just before (a receipt usually comes
+            # right after its window was written); the others (often those of the next window, not recorded yet)
             # stay with the gateway for the next poll, instead of waiting as unmatched reports.
-            reports = self.backend.take_reports({gid for r in accepted for gid in r.part_ids})
-            early = {report.gateway_message_id: report for report in reports}
+            wanted = {gid for r in accepted for gid in r.part_ids}
+            reports = self.backend.take_reports(_Either(wanted, self._recent))
+            early = {report.gateway_message_id: report for report in reports if report.gateway_message_id in wanted}
+            recent = [report for report in reports if report.gateway_message_id not in wanted]
             polled.append((reports, []))
         stamp = db_datetime(now)
         rows, sent, delivered, unsettled = [], [], [], []
@@ -655,10 +686,20 @@ class Daemon:
         )
         ids = sent + delivered
         self.sent_total += len(ids)
+        single = {r.id: str(r.part_ids[0])[:64] for r in accepted if len(r.part_ids) == 1}
+        for pk in sent:
+            if pk in single and pk not in unsettled:
+                self._recent[single[pk]] = pk
+        while len(self._recent) > RECENT_PARTS:
+            self._recent.popitem(last=False)
         services.emit_status_changes([(pk, Message.Status.SENDING, Message.Status.SENT) for pk in ids]
                                      + [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in delivered])
         if unsettled:
             services.settle_messages(unsettled, now=now)
+        if recent:
+            late = self._apply_recent(recent, now)
+            if late:
+                services.apply_delivery_reports(gateway=self.gateway, reports=late, now=now)
         self._receive(reports, [])
 
     def _mark(self, groups, now, **where) -> int:
@@ -676,8 +717,9 @@ class Daemon:
         try:
             with transaction.atomic():
                 reports, inbound = self.backend.poll(limit=self.batch_size * 2)
-                if reports:
-                    services.apply_delivery_reports(gateway=self.gateway, reports=reports)
+                late = self._apply_recent(reports, timezone.now()) if reports and self._recent else reports
+                if late:
+                    services.apply_delivery_reports(gateway=self.gateway, reports=late)
                 if self.unmatched_due():
                     services.retry_unmatched_reports(gateway=self.gateway)
                 self._receive(reports, inbound)
@@ -685,6 +727,39 @@ class Daemon:
             self.backend.release(reports, inbound)
             raise
         return len(reports) + len(inbound)
+
+    def _apply_recent(self, reports, now) -> list:
+        """Write the "delivered" receipts of messages this worker has just recorded (single part, SENT): their
+        part and message by id, two statements, instead of looking every part up by gateway id and counting the
+        parts of each message (services.apply_delivery_reports, which takes the rest: failures, several parts,
+        older messages, another worker's). Returns the reports not written here."""
+        rest, mine = [], {}
+        for report in reports:
+            pk = self._recent.get(report.gateway_message_id) if report.delivered else None
+            if pk is None:
+                rest.append(report)
+            else:
+                mine[pk] = report
+        if not mine:
+            return rest
+        stamp = db_datetime(now)
+        delivered = []
+        with connection.cursor() as cursor:
+            for chunk in _chunks(list(mine), any_chunk()):
+                cursor.execute(*_in_list(
+                    f"UPDATE {MessagePart._meta.db_table} SET status = %s, updated_at = %s "  # noqa: S608 (model metadata)
+                    "WHERE status = %s AND seq = 1 AND message_id", chunk,
+                    [MessagePart.Status.DELIVERED, stamp, MessagePart.Status.SENT], "RETURNING message_id"))
+                delivered += [row[0] for row in cursor.fetchall()]
+        for report in mine.values():
+            self._recent.pop(report.gateway_message_id, None)
+        for status in Message.SETTLEABLE_STATUSES:
+            update_ids(Message, delivered, {"status": Message.Status.DELIVERED, "delivered_at": now, "error_code": "",
+                                            "error_reason": ""}, status=status)
+        services.emit_status_changes([(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in delivered])
+        # A part no longer SENT (an earlier receipt, a second one for the same id): the general path decides.
+        done = set(delivered)
+        return rest + [report for pk, report in mine.items() if pk not in done]
 
     def _receive(self, reports, inbound) -> None:
         """Store the inbound messages; the gateway may forget them and the reports once this commits."""

@@ -113,3 +113,73 @@ def test_the_recorder_takes_only_its_windows_receipts():
     backend.release(taken, [])  # not committed: handed out again by the next poll
     reports, inbound = backend.poll()
     assert sorted(r.gateway_message_id for r in reports) == [f"g{i}" for i in range(6)] and inbound == []
+
+
+def recorded(n: int, daemon: Daemon, parts=1) -> list[Message]:
+    messages = queue(n)
+    attempts = claimed(daemon)
+    daemon.record([SendResult(m.pk, True, [f"id-{m.pk}-{seq}" for seq in range(parts)] if parts > 1 else [f"id-{m.pk}"])
+                   for m in messages], attempts)
+    return messages
+
+
+def apply(daemon: Daemon, reports, **kwargs):
+    """What poll() does with the reports it took: the recent ones by id, the rest through the general path."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        rest = daemon._apply_recent(reports, timezone.now())
+        if rest:
+            services.apply_delivery_reports(gateway=daemon.gateway, reports=rest)
+
+
+def test_receipts_of_just_recorded_messages_are_written_by_id():
+    """Before: every receipt after its window was recorded looked its part up by gateway id and counted the parts of
+    its message: 40 µs of CPU per receipt, a sixth of the SMPP worker's time (bench sms_gateways)."""
+    from abah.sms.backends.base import DeliveryReport
+
+    daemon = Daemon(worker_id="w1", batch_size=100)
+    messages = recorded(30, daemon)
+    with CaptureQueriesContext(connection) as queries:
+        apply(daemon, [DeliveryReport(f"id-{m.pk}", True) for m in messages])
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not [sql for sql in statements if "gateway_message_id" in sql], statements  # no look-up by gateway id
+    assert Message.objects.filter(status=Message.Status.DELIVERED, delivered_at__isnull=False).count() == 30
+    assert MessagePart.objects.filter(status=MessagePart.Status.DELIVERED).count() == 30
+    assert not daemon._recent  # each id is written once
+
+
+def test_failures_long_texts_repeats_and_expired_messages_stay_right():
+    from abah.sms.backends.base import DeliveryReport
+
+    daemon = Daemon(worker_id="w1", batch_size=100)
+    single = recorded(3, daemon)
+    long = recorded(1, daemon, parts=2)[0]
+    Message.objects.filter(pk=single[2].pk).update(status=Message.Status.NO_REPORT)  # expired: a late receipt wins
+    apply(daemon, [DeliveryReport(f"id-{single[0].pk}", False, "undeliv", "Undeliverable"),
+                   DeliveryReport(f"id-{single[1].pk}", True), DeliveryReport(f"id-{single[1].pk}", True),
+                   DeliveryReport(f"id-{single[2].pk}", True),
+                   DeliveryReport(f"id-{long.pk}-0", True)])
+    states = dict(Message.objects.values_list("pk", "status"))
+    assert states[single[0].pk] == Message.Status.FAILED
+    assert states[single[1].pk] == Message.Status.DELIVERED
+    assert states[single[2].pk] == Message.Status.DELIVERED
+    assert states[long.pk] == Message.Status.SENT  # one part of two
+    apply(daemon, [DeliveryReport(f"id-{long.pk}-1", True)])
+    assert Message.objects.get(pk=long.pk).status == Message.Status.DELIVERED
+
+
+def test_a_receipt_not_committed_is_still_applied_later():
+    from django.db import transaction
+
+    from abah.sms.backends.base import DeliveryReport
+
+    daemon = Daemon(worker_id="w1", batch_size=100)
+    message = recorded(1, daemon)[0]
+    report = DeliveryReport(f"id-{message.pk}", True)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        daemon._apply_recent([report], timezone.now())
+        raise RuntimeError("the database went away before the commit")
+    assert Message.objects.get(pk=message.pk).status == Message.Status.SENT
+    apply(daemon, [report])  # handed out again by the gateway: the general path finds it
+    assert Message.objects.get(pk=message.pk).status == Message.Status.DELIVERED
