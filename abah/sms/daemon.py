@@ -42,7 +42,7 @@ from abah.core.text import clean_text
 from . import conf, expiry, search, services
 from .backends import get_backend
 from .backends.base import GatewayUnavailable, OutgoingSMS, SendResult
-from .dbutil import any_chunk, db_datetime, insert_rows, update_ids
+from .dbutil import any_chunk, db_datetime, in_list, insert_rows, update_ids
 from .models import Message, MessagePart, UnmatchedReport, WorkerHeartbeat
 
 log = logging.getLogger("abah.sms.daemon")
@@ -146,13 +146,6 @@ class _Either:
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _in_list(head: str, values: list, params: list, tail: str = "") -> tuple[str, list]:
-    """(sql, params) for ``head IN (values) tail``: ``= ANY(%s)`` with one array parameter on PostgreSQL."""
-    if connection.vendor == "postgresql":
-        return f"{head} = ANY(%s) {tail}", [*params, values]
-    return f"{head} IN ({', '.join(['%s'] * len(values))}) {tail}", [*params, *values]
 
 
 class RateLimiter:
@@ -746,7 +739,7 @@ class Daemon:
         delivered = []
         with connection.cursor() as cursor:
             for chunk in _chunks(list(mine), any_chunk()):
-                cursor.execute(*_in_list(
+                cursor.execute(*in_list(
                     f"UPDATE {MessagePart._meta.db_table} SET status = %s, updated_at = %s "  # noqa: S608 (model metadata)
                     "WHERE status = %s AND seq = 1 AND message_id", chunk,
                     [MessagePart.Status.DELIVERED, stamp, MessagePart.Status.SENT], "RETURNING message_id"))

@@ -112,10 +112,14 @@ def update_ids(model, ids: list, values: dict, **where) -> int:
     step = any_chunk()
     with connection.cursor() as cursor:
         for start in range(0, len(ids), step):
-            chunk = list(ids[start : start + step])
-            if connection.vendor == "postgresql":
-                cursor.execute(f"{head} = ANY(%s)", [*params, chunk])
-            else:
-                cursor.execute(f"{head} IN ({', '.join(['%s'] * len(chunk))})", [*params, *chunk])
+            cursor.execute(*in_list(head, list(ids[start : start + step]), params))
             changed += cursor.rowcount
     return changed
+
+
+def in_list(head: str, values: list, params: list, tail: str = "") -> tuple[str, list]:
+    """(sql, params) for ``<head> IN (values) <tail>``, as the ``any`` lookup writes it: ``= ANY(%s)`` with one array
+    parameter on PostgreSQL, a list of placeholders elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{head} = ANY(%s) {tail}".rstrip(), [*params, values]
+    return f"{head} IN ({', '.join(['%s'] * len(values))}) {tail}".rstrip(), [*params, *values]
