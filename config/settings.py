@@ -131,7 +131,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         except ValueError:
             from django.core.exceptions import ImproperlyConfigured
 
-            raise ImproperlyConfigured(f"PG_RANDOM_PAGE_COST must be a number (for example 1.1), not {_page_cost!r}")
+            raise ImproperlyConfigured(
+                f"PG_RANDOM_PAGE_COST must be a number (for example 1.1), not {_page_cost!r}") from None
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c random_page_cost={_page_cost}"
 if env("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
