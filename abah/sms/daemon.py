@@ -556,10 +556,10 @@ class Daemon:
                     self._record_accepted(accepted, now, polled)
                 if len(accepted) < len(results):
                     self._record_refused(results, attempts, now)
-                if connection.vendor == "postgresql" and not any(inbound for _reports, inbound in polled):
+                if connection.vendor == "postgresql":
                     # The commit need not wait for the disk: should the database server itself crash within
                     # the next fraction of a second, these answers are lost and the messages sent again (never
-                    # lost). Inbound messages (acknowledged to the gateway on commit) always wait for the disk.
+                    # lost). Inbound messages are stored by poll(), whose commit always waits for the disk.
                     with connection.cursor() as cursor:
                         cursor.execute("SET LOCAL synchronous_commit TO OFF")
         except BaseException:
