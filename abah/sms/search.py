@@ -377,6 +377,7 @@ RANGE_BUDGET = 200_000  # ids read by primary key at most per walk through a com
 CHUNK = 2000  # ids taken from the trigram index at a time
 SECONDS = 0.08  # a walk's time: UCP > Pesan answers in time whatever the words (see walk)
 CONTINUE_SECONDS = 0.4  # "Search older messages", asked for by the user, reads further
+ACCEPT_STEP = 64  # matches checked at least at a time once most of what a page needs is kept (_accept_newest)
 INDEX_SHARE = 0.6  # of it, what one query through the trigram index may take before it is cancelled
 
 
@@ -410,9 +411,13 @@ def walk(query: str, *, top: int, need: int, accept=None, connection=None, secon
     high = top
     low = max(0, high - PROBE)
     started = time.monotonic()
-    found += accept(in_range(query, low, high, connection))  # always: every page moves the floor down
+    # always: every page moves the floor down
+    kept, stop = _accept_newest(in_range(query, low, high, connection), accept, need - len(found))
+    found += kept
     read, high = high - low, low
     per_id = (time.monotonic() - started) / read if read else 0.0
+    if stop is not None:
+        return found, stop
     if len(found) >= need or high <= 0:
         return found, high
     density = len(found) / read
@@ -433,7 +438,10 @@ def walk(query: str, *, top: int, need: int, accept=None, connection=None, secon
             if notes is not None:
                 notes["by_key"] = True
             return _by_key(query, high, need, found, density, deadline, accept, connection, per_id, RANGE_BUDGET)
-        found += accept(ids) if ids else []
+        kept, stop = _accept_newest(ids, accept, need - len(found))
+        found += kept
+        if stop is not None:
+            return found, stop
         if len(ids) < CHUNK:
             return found, 0
         high = ids[-1]
@@ -457,7 +465,27 @@ def _by_key(query, high, need, found, density, deadline, accept, connection, per
         size = max(1, min(size, high, max_ids - read))
         started = time.monotonic()
         low = high - size
-        found += accept(in_range(query, low, high, connection))
+        kept, stop = _accept_newest(in_range(query, low, high, connection), accept, need - len(found))
+        found += kept
+        if stop is not None:
+            return found, stop
         per_id = max(per_id, (time.monotonic() - started) / size)  # the slower rate: stay within the time
         read, high = read + size, low
     return found, high
+
+
+def _accept_newest(ids: list[int], accept, wanted: int) -> tuple[list[int], int | None]:
+    """Pass the matches ``ids`` (newest first) through ``accept`` only as far as it takes to keep ``wanted`` of
+    them: (kept, stop), where ``stop`` is the lowest id looked at when the rest was left (every match at or above
+    it was looked at: the walk's floor), or None when all were. A common word matches thousands of messages in
+    the probe; checking each against the privacy rule and the filters (accept) cost more than finding them."""
+    kept: list[int] = []
+    start = 0
+    while start < len(ids):
+        step = max(ACCEPT_STEP, wanted - len(kept))
+        part = ids[start : start + step]
+        kept += accept(part)
+        start += len(part)
+        if len(kept) >= wanted and start < len(ids):
+            return kept, part[-1]
+    return kept, None

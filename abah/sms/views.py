@@ -111,7 +111,7 @@ class _TextSearch:
         def accept(ids: list[int]) -> list[int]:
             kept = []
             for start in range(0, len(ids), 5000):
-                kept += qs.filter(pk__in=ids[start : start + 5000]).order_by("-id").values_list("id", flat=True)
+                kept += qs.filter(id__any=ids[start : start + 5000]).order_by("-id").values_list("id", flat=True)
             return kept
 
         return accept
@@ -141,9 +141,13 @@ class _TextSearch:
         self.by_key = notes.get("by_key", False)
         by_title, title_floor = [], 0
         if titles:
-            by_title = list(qs.filter(below, conversation_id__in=titles).order_by("-id")
-                            .values_list("id", flat=True)[:need])
-            title_floor = by_title[-1] if len(by_title) == need else 0
+            # Without other filters the (conversation, id) index alone lists the threads' newest messages; the
+            # privacy rule (in qs) then checks those few by key, instead of reading every message of the threads.
+            listed = qs if self.narrowed else Message.objects.all()
+            listed = list(listed.filter(below, conversation_id__in=titles).order_by("-id")
+                          .values_list("id", flat=True)[:need])
+            by_title = listed if self.narrowed else self._accept(qs)(listed)
+            title_floor = listed[-1] if len(listed) == need else 0
         floor = max(text_floor, title_floor)  # every match at or above it, from either branch, is at hand
         merged = sorted({i for i in (*by_text, *by_title) if i >= floor}, reverse=True)
         return merged[:need], floor if len(merged) < need else 0

@@ -504,6 +504,39 @@ def test_search_walk_by_primary_key_for_common_words(monkeypatch):
     assert (len(ids), floor) == (20, 0)  # every match, and nothing left below
 
 
+@pytest.mark.parametrize("probe", [100, 2])  # the newest matches found by key (probe), or through the index
+def test_search_walk_checks_only_as_many_matches_as_it_needs(monkeypatch, probe):
+    """A common word matches thousands of the newest messages: the walk hands them to ``accept`` (the privacy rule
+    and the filters) only until it has what it needs, and its floor says where the next page resumes, so that the
+    pages together hold every match once, newest first."""
+    from abah.sms import search
+
+    monkeypatch.setattr(search, "PROBE", probe)
+    monkeypatch.setattr(search, "CHUNK", 20)
+    monkeypatch.setattr(search, "ACCEPT_STEP", 4)
+    for i in range(40):
+        services.queue_message(to="081230900095", text=f"umum pesan {i}", kind="manual")
+    matches = list(Message.objects.order_by("-id").values_list("id", flat=True))
+    checked = []
+
+    def accept(ids):  # every third one is not for this user
+        checked.extend(ids)
+        return [i for i in ids if i % 3]
+
+    pages, top = [], matches[0] + 1
+    for _page in range(20):
+        ids, floor = search.walk("UMUM", top=top, need=6, accept=accept)
+        pages.append(ids)
+        if not floor:
+            break
+        assert all(i >= floor for i in ids) and len(ids) >= 6
+        top = floor
+    found = [i for page in pages for i in page]
+    assert found == [i for i in matches if i % 3]  # all of them, once, newest first
+    assert len(pages) > 3 and len(pages[0]) <= 6 + 4
+    assert len(checked) == len(set(checked)) == len(matches)  # each match checked once, not each page's probe
+
+
 @pytest.mark.django_db(transaction=True)
 def test_search_by_institution_follows_renames_and_attached_numbers(petugas_client):
     url = reverse("sms:message_list")
