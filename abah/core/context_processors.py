@@ -6,6 +6,25 @@ from django.urls import reverse
 from .nav import menus_for, registry
 
 
+class LazyBadges(dict):
+    """The navbar badges, each counted when a template first asks for it: a full page shows them all (four queries);
+    an htmx fragment (a Pesan dialog, its poll every few seconds) shows none and counts nothing."""
+
+    def __init__(self, request):
+        super().__init__()
+        self.request = request
+
+    def __missing__(self, name):
+        fn = registry.badges.get(name)
+        if fn is None:
+            raise KeyError(name)
+        self[name] = value = fn(self.request)
+        return value
+
+    def __contains__(self, name):
+        return name in registry.badges
+
+
 def site(request):
     context = {"SITE_NAME": settings.SITE_NAME}
     user = getattr(request, "user", None)
@@ -13,5 +32,5 @@ def site(request):
         return context
     context["menus"] = menus_for(user)
     context["search_url"] = reverse(registry.search_url_name) if registry.search_url_name else ""
-    context["badges"] = {name: fn(request) for name, fn in registry.badges.items()}
+    context["badges"] = LazyBadges(request)
     return context

@@ -151,8 +151,10 @@ def mask(e164: str) -> str:
     return f"{prefix}*****{e164[-4:]}"
 
 
+@lru_cache(maxsize=8192)
 def national(e164: str) -> str:
-    """+628123090095 → 0812-3090-095 style national display."""
+    """+628123090095 → 0812-3090-095 style national display. Cached: a list or a thread shows the same few numbers
+    on every row, and parsing one costs phonenumbers about 0.1 ms."""
     try:
         return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL)
     except phonenumbers.NumberParseException:

@@ -620,3 +620,20 @@ def test_a_search_the_index_cannot_answer_in_time_goes_on_by_key(petugas_client,
     # The continuation reads by key for longer, not bounded by the page's id budget: here, to the first message.
     assert page.count('data-testid="sms-row"') == 1 and "dana hibah lembaga" in page  # message 2, by key
     assert 'data-testid="sms-older"' not in page and 'data-testid="sms-searched-to"' not in page
+
+
+def test_the_dialog_and_its_poll_count_no_navbar_badges_while_pages_show_them(petugas_client, thread, petugas):
+    """The navbar badges are counted when a page shows them: the Pesan dialog and its poll every few seconds are
+    fragments without a navbar, and ran the badges' four queries for nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.queue_message(to="081230900095", text="Undangan NPHD", kind="invitation", conversation=thread)
+    for name in ("sms:conversation_dialog", "sms:conversation_thread"):
+        with CaptureQueriesContext(connection) as queries:
+            assert petugas_client.get(reverse(name, args=[thread.pk]), **HX).status_code == 200
+        assert not [q for q in queries.captured_queries if "notifications_" in q["sql"]], name
+    with CaptureQueriesContext(connection) as queries:
+        body = petugas_client.get(reverse("sms:message_list")).content.decode()
+    assert [q for q in queries.captured_queries if "notifications_" in q["sql"]]
+    assert 'data-testid="badge-notif"' in body and 'data-testid="badge-inbox"' in body
