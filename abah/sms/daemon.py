@@ -746,9 +746,8 @@ class Daemon:
                 delivered += [row[0] for row in cursor.fetchall()]
         for report in mine.values():
             self._recent.pop(report.gateway_message_id, None)
-        for status in Message.SETTLEABLE_STATUSES:
-            update_ids(Message, delivered, {"status": Message.Status.DELIVERED, "delivered_at": now, "error_code": "",
-                                            "error_reason": ""}, status=status)
+        update_ids(Message, delivered, {"status": Message.Status.DELIVERED, "delivered_at": now, "error_code": "",
+                                        "error_reason": ""}, status=Message.SETTLEABLE_STATUSES)
         services.emit_status_changes([(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in delivered])
         # A part no longer SENT (an earlier receipt, a second one for the same id): the general path decides.
         done = set(delivered)

@@ -92,7 +92,8 @@ def insert_rows(model, fields: list[str], rows: list[tuple], *, returning: list[
 
 def update_ids(model, ids: list, values: dict, **where) -> int:
     """``UPDATE table SET values WHERE where AND id IN ids``, values given by field name and prepared as the ORM
-    would (datetimes, None); ``where`` is plain equality by field name. Returns the number of rows changed."""
+    would (datetimes, None); ``where`` is equality by field name, or one of several values given as a tuple or list.
+    Returns the number of rows changed."""
     if not ids:
         return 0
     meta = model._meta
@@ -103,11 +104,15 @@ def update_ids(model, ids: list, values: dict, **where) -> int:
         return quote(field.column), field.get_db_prep_save(value, connection)
 
     sets = [prepared(name, value) for name, value in values.items()]
-    conditions = [prepared(name, value) for name, value in where.items()]
+    conditions, params = [], [value for _c, value in sets]
+    for name, value in where.items():  # a tuple or list: one of these values (IN)
+        several = value if isinstance(value, (tuple, list)) else [value]
+        column = prepared(name, several[0])[0]
+        conditions.append(f"{column} = %s" if len(several) == 1 else f"{column} IN ({', '.join(['%s'] * len(several))})")
+        params += [prepared(name, item)[1] for item in several]
     # Identifiers come from the model's own metadata through quote_name; every value is a bound parameter.
     head = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{column} = %s' for column, _v in sets)} "  # noqa: S608
-            f"WHERE {' AND '.join([*(f'{column} = %s' for column, _v in conditions), ''])}{quote(meta.pk.column)}")
-    params = [value for _c, value in sets] + [value for _c, value in conditions]
+            f"WHERE {' AND '.join([*conditions, ''])}{quote(meta.pk.column)}")
     changed = 0
     step = any_chunk()
     with connection.cursor() as cursor:

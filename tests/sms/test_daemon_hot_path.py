@@ -96,6 +96,14 @@ def test_update_ids_prepares_values_keeps_to_its_conditions_and_chunks(monkeypat
     assert sorted(sent.values_list("pk", flat=True)) == sorted(set(mine) - {messages[3].pk})
     assert {m.sent_at for m in sent} == {now} and {m.lease_until for m in sent} == {None}
     assert dbutil.update_ids(Message, [], {"status": Message.Status.SENT}) == 0
+    # One of several values: SENT or NO_REPORT become DELIVERED in one statement; QUEUED and SENDING stay.
+    Message.objects.filter(pk=messages[0].pk).update(status=Message.Status.NO_REPORT)
+    changed = dbutil.update_ids(Message, [m.pk for m in messages], {"status": Message.Status.DELIVERED},
+                                status=Message.SETTLEABLE_STATUSES)
+    assert changed == 14
+    assert Message.objects.filter(status=Message.Status.DELIVERED).count() == 14
+    assert Message.objects.filter(status=Message.Status.QUEUED).count() == 5
+    assert Message.objects.get(pk=messages[3].pk).status == Message.Status.SENDING
 
 
 def test_the_recorder_takes_only_its_windows_receipts():
