@@ -143,8 +143,8 @@ class _TextSearch:
         if titles:
             # Without other filters the (conversation, id) index alone lists the threads' newest messages; the
             # privacy rule (in qs) then checks those few by key, instead of reading every message of the threads.
-            listed = qs if self.narrowed else Message.objects.all()
-            listed = list(listed.filter(below, conversation_id__in=titles).order_by("-id")
+            source = qs if self.narrowed else Message.objects.all()
+            listed = list(source.filter(below, conversation_id__in=titles).order_by("-id")
                           .values_list("id", flat=True)[:need])
             by_title = listed if self.narrowed else self._accept(qs)(listed)
             title_floor = listed[-1] if len(listed) == need else 0
