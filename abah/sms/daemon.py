@@ -2,9 +2,11 @@
 
 Any number of daemons on any number of machines share one queue. On PostgreSQL the claim is
 ``SELECT … FOR UPDATE SKIP LOCKED``; on SQLite the IMMEDIATE transaction mode serialises writers.
-A daemon that dies leaves its claimed rows in SENDING; once their lease expires any daemon puts them
-back in the queue (the attempt is counted: the gateway may have accepted them, which is the one case
-where a duplicate is possible — every delivery protocol has it).
+A daemon that dies leaves its claimed rows in SENDING; once their lease expires any daemon marks those
+whose parts are written SENT (the gateway took them: a streamed window writes its parts at once, and its
+messages are marked together at the end of the batch) and puts the others back in the queue (the attempt
+is counted: the gateway may have accepted them, which is the one case where a duplicate is possible —
+every delivery protocol has it).
 
 Several gateways: each daemon drives one gateway (``smsd --gateway NAME``). SMS_ROUTES gives each message
 kind an ordered list of gateways; a daemon claims the kinds for which its gateway is the first one up
@@ -34,7 +36,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from abah.core.text import clean_text
@@ -46,6 +48,7 @@ from .dbutil import any_chunk, db_datetime, in_list, insert_rows, update_ids
 from .models import Message, MessagePart, UnmatchedReport, WorkerHeartbeat
 
 log = logging.getLogger("abah.sms.daemon")
+PART_FIELDS = ["message_id", "seq", "gateway", "gateway_message_id", "status", "error_code", "error_reason", "updated_at"]
 
 HEARTBEAT_SECONDS = 2.0
 RECOVERY_SECONDS = 1.0
@@ -56,6 +59,9 @@ NOTHING = Q(pk__in=[])
 TAKE_BACK_SECONDS = 5.0  # how often a worker whose modem is down looks for messages to take back
 INDEX_BATCH = 1000  # new messages moved into the search index per step (sms.search.flush)
 INDEX_SECONDS = 5.0  # while the queue stays busy, the search index still catches up this often
+# A streamed window's messages are written as accepted (their parts) at once, and marked SENT or DELIVERED together
+# at the end of the batch, or this often while a batch lasts (Daemon.finish_accepted).
+FINISH_SECONDS = 1.0
 EXPIRY_SECONDS = 60.0  # how often a worker looks for sent messages whose report never came (sms.expiry)
 FAULT_BACKOFF = (0.5, 15.0)  # first and longest pause after a fault (database away, a bug): doubling in between
 
@@ -74,6 +80,27 @@ def describe(error: BaseException) -> str:
     """An exception in one line of words (a driver's message may span several)."""
     text = " ".join(str(error).split())
     return f"{error.__class__.__name__}: {text}"[:255] if text else error.__class__.__name__
+
+
+def _commits_async() -> bool:
+    """Whether this thread's PostgreSQL session commits without waiting for the disk (see _commit_async)."""
+    raw = connection.connection
+    return raw is not None and getattr(connection, "abah_async_session", None) is raw
+
+
+def _commit_async() -> None:
+    """The recorder's own PostgreSQL session commits without waiting for the disk, for every transaction (one
+    statement per session instead of a SET LOCAL per window; see Daemon._record for why that is safe). Set again
+    on each new session; a database that cannot be reached now is left for _record_or_hold to hold through."""
+    if connection.vendor != "postgresql" or _commits_async():
+        return
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+        connection.abah_async_session = connection.connection
+    except DatabaseError:
+        pass
 
 
 class Recorder:
@@ -111,9 +138,11 @@ class Recorder:
                         results = [result for window in windows for result in window[0]]
                         attempts = {pk: n for window in windows for pk, n in window[1].items()}
                         try:
-                            self.daemon._record_or_hold(results, attempts)
+                            _commit_async()
+                            self.daemon._record_or_hold(results, attempts, defer=True)
                         finally:  # written, or held through a fault: either way the window moves on
                             self.daemon.backend.recorded(results)
+                        self.daemon.finish_accepted(due_only=True)
                 except Exception:  # _record_or_hold holds what it could not write; this is a bug: keep going
                     log.exception("worker %s: recording a window failed", self.daemon.worker_id)
                 finally:
@@ -207,6 +236,11 @@ class Daemon:
         self.last_error, self.last_error_at = "", None
         self._watch_since = time.monotonic()  # other gateways count as down only after a grace of watching
         self._recorder: Recorder | None = None
+        # Messages of streamed windows whose parts are written (the gateway took them) and that are still SENDING:
+        # marked SENT or DELIVERED together by finish_accepted (the recorder thread, or the sender once the
+        # recorder is idle; never both at once).
+        self._accepted: list[int] = []
+        self._accepted_since = 0.0
         # gateway id → message id of the single-part messages this worker recorded as SENT most recently: their
         # "delivered" receipts are written by id, without looking the parts up (see _apply_recent).
         self._recent: OrderedDict[str, int] = OrderedDict()
@@ -315,7 +349,7 @@ class Daemon:
 
     def flush_unrecorded(self) -> int:
         """Record the results held through a fault, oldest first. Raises (and keeps them) while it still fails."""
-        done = 0
+        done = self.finish_accepted()
         while self._unrecorded:
             results, attempts = self._unrecorded[0]
             self.record(results, attempts)
@@ -394,6 +428,18 @@ class Daemon:
         now = timezone.now()
         expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
         with transaction.atomic():
+            # Parts written: the gateway took it (a worker stopped between its window and finish_accepted). It is
+            # sent, never again; its receipts, already written or still to come, settle it.
+            accepted = list(expired.filter(Exists(MessagePart.objects.filter(message=OuterRef("pk"))))
+                            .values_list("id", flat=True))
+            if accepted:
+                update_ids(Message, accepted, {"status": Message.Status.SENT, "sent_at": now, "lease_until": None,
+                                               "worker": "", "error_code": "", "error_reason": ""},
+                           status=Message.Status.SENDING)
+                services.emit_status_changes([(pk, Message.Status.SENDING, Message.Status.SENT) for pk in accepted])
+                services.settle_messages(accepted, now=now)
+                log.warning("recovered %d expired lease(s) of message(s) the gateway had accepted: marked sent",
+                            len(accepted))
             failed = expired.filter(attempts__gte=conf.max_attempts()).update(
                 status=Message.Status.FAILED, failed_at=now, lease_until=None, worker="",
                 error_code="attempts", error_reason="Too many attempts",
@@ -404,7 +450,7 @@ class Daemon:
             )
         if requeued or failed:
             log.warning("recovered %d expired lease(s), %d out of attempts", requeued, failed)
-        return requeued + failed
+        return requeued + failed + len(accepted)
 
     def _due(self, now):
         due = Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
@@ -478,6 +524,7 @@ class Daemon:
                                   temporary=True, handed_over=handed) for m in batch]
         if recorder is not None:
             recorder.drain()  # in order: the streamed windows first
+            self.finish_accepted()
         answered = {r.id for r in results} | streamed
         results += [SendResult(m.id, False, error_code="no_answer", error_reason="The gateway gave no answer",
                                temporary=True, handed_over=True) for m in batch if m.id not in answered]
@@ -485,15 +532,16 @@ class Daemon:
         if self._unrecorded:
             self.flush_unrecorded()  # raises while the database is still away: the run loop waits and retries
 
-    def _record_or_hold(self, results: list[SendResult], attempts: dict[int, int]) -> None:
-        """Record the gateway's answers; when the database is away, hold them (in order) until it is back."""
+    def _record_or_hold(self, results: list[SendResult], attempts: dict[int, int], *, defer: bool = False) -> None:
+        """Record the gateway's answers; when the database is away, hold them (in order) until it is back.
+        ``defer``: see _record_accepted (held answers are recorded whole later)."""
         if not results:
             return
         if self._unrecorded:
             self._unrecorded.append((results, attempts))
             return
         try:
-            self.record(results, attempts)
+            self.record(results, attempts, defer=defer)
         except Exception as error:
             if connection.in_atomic_block:
                 raise
@@ -505,12 +553,12 @@ class Daemon:
             except Exception:  # noqa: S110
                 pass
 
-    def record(self, results: list[SendResult], attempts: dict[int, int]) -> None:
+    def record(self, results: list[SendResult], attempts: dict[int, int], *, defer: bool = False) -> None:
         """Write the gateway's answers in one transaction. Should one message's data make it fail (a constraint,
         a value the database refuses), each message is written on its own and the bad one is set aside with
         its reason: the rest of the batch goes on. An outage (is_outage) is raised for the caller to hold."""
         try:
-            self._record(results, attempts)
+            self._record(results, attempts, defer=defer)
             return
         except Exception as error:
             if is_outage(error):
@@ -522,7 +570,7 @@ class Daemon:
                         self.worker_id, len(results), describe(error))
         for result in results:
             try:
-                self._record([result], attempts)
+                self._record([result], attempts, defer=defer)
             except Exception as error:
                 if is_outage(error):
                     raise
@@ -546,17 +594,17 @@ class Daemon:
                 services.emit_status_changes([(result.id, Message.Status.SENDING, fields["status"])])
         self.last_error, self.last_error_at = f"Message {result.id}: {describe(error)}"[:255], now
 
-    def _record(self, results: list[SendResult], attempts: dict[int, int]) -> None:
+    def _record(self, results: list[SendResult], attempts: dict[int, int], *, defer: bool = False) -> None:
         now = timezone.now()
         accepted = [r for r in results if r.accepted]
         polled: list[tuple] = []
         try:
             with transaction.atomic():
                 if accepted:
-                    self._record_accepted(accepted, now, polled)
+                    self._record_accepted(accepted, now, polled, defer=defer)
                 if len(accepted) < len(results):
                     self._record_refused(results, attempts, now)
-                if connection.vendor == "postgresql":
+                if connection.vendor == "postgresql" and not _commits_async():
                     # The commit need not wait for the disk: should the database server itself crash within
                     # the next fraction of a second, these answers are lost and the messages sent again (never
                     # lost). Inbound messages are stored by poll(), whose commit always waits for the disk.
@@ -611,20 +659,26 @@ class Daemon:
                 changes += [(pk, Message.Status.SENDING, Message.Status.FAILED) for pk in ids]
         services.emit_status_changes(changes)
 
-    def _record_accepted(self, accepted: list[SendResult], now, polled: list) -> None:
+    def _record_accepted(self, accepted: list[SendResult], now, polled: list, *, defer: bool = False) -> None:
         """Parts and SENT status for what the gateway took. An SMSC answers a fast receipt within milliseconds,
         so most receipts of the batch are already waiting: they are written with the parts (a delivered
         message goes straight to DELIVERED), instead of updating every part and message a second time.
+
+        ``defer`` (a streamed window, written by the recorder): only the parts are written now. They are what
+        makes a message accepted (a worker killed now does not send it again: recover_leases), and the window
+        moves on as soon as they are; the messages stay SENDING until finish_accepted marks them SENT or
+        DELIVERED with their receipts, once per batch or second, so each message is written once, not twice.
 
         A message is ours to mark while it is SENDING under this worker, or QUEUED again because our lease ran
         out while the database was away (the gateway has it all the same)."""
         reports, early, recent = [], {}, []
         if self.backend.early_reports:
-            # The receipts of this window, and those of the windows recorded just before (a receipt usually comes
-            # right after its window was written); the others (often those of the next window, not recorded yet)
-            # stay with the gateway for the next poll, instead of waiting as unmatched reports.
+            # The receipts of this window, and (when marking now) those of the windows recorded just before (a
+            # receipt usually comes right after its window was written); the others (often those of the next
+            # window, not recorded yet) stay with the gateway for the next poll or finish_accepted, instead of
+            # waiting as unmatched reports.
             wanted = {gid for r in accepted for gid in r.part_ids}
-            reports = self.backend.take_reports(_Either(wanted, self._recent))
+            reports = self.backend.take_reports(wanted if defer else _Either(wanted, self._recent))
             early = {report.gateway_message_id: report for report in reports if report.gateway_message_id in wanted}
             recent = [report for report in reports if report.gateway_message_id not in wanted]
             polled.append((reports, []))
@@ -651,6 +705,14 @@ class Daemon:
                 sent.append(r.id)
                 if MessagePart.Status.FAILED in states:
                     unsettled.append(r.id)
+        if defer:
+            insert_rows(MessagePart, PART_FIELDS, rows)
+            if not self._accepted:
+                self._accepted_since = time.monotonic()
+            self._accepted += [r.id for r in accepted]
+            self._remember(accepted, sent, unsettled)
+            self._receive(reports, [])
+            return
         groups = ((sent, {"status": Message.Status.SENT}),
                   (delivered, {"status": Message.Status.DELIVERED, "delivered_at": now}))
         # Two conditions, each its own statement, never one OR: PostgreSQL plans "(SENDING and ours) or QUEUED"
@@ -672,19 +734,10 @@ class Daemon:
             sent = [pk for pk in sent if pk in ours]
             delivered = [pk for pk in delivered if pk in ours]
             unsettled = [pk for pk in unsettled if pk in ours]
-        insert_rows(
-            MessagePart,
-            ["message_id", "seq", "gateway", "gateway_message_id", "status", "error_code", "error_reason", "updated_at"],
-            rows,
-        )
+        insert_rows(MessagePart, PART_FIELDS, rows)
         ids = sent + delivered
         self.sent_total += len(ids)
-        single = {r.id: str(r.part_ids[0])[:64] for r in accepted if len(r.part_ids) == 1}
-        for pk in sent:
-            if pk in single and pk not in unsettled:
-                self._recent[single[pk]] = pk
-        while len(self._recent) > RECENT_PARTS:
-            self._recent.popitem(last=False)
+        self._remember(accepted, sent, unsettled)
         services.emit_status_changes([(pk, Message.Status.SENDING, Message.Status.SENT) for pk in ids]
                                      + [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in delivered])
         if unsettled:
@@ -693,6 +746,86 @@ class Daemon:
             late = self._apply_recent(recent, now)
             if late:
                 services.apply_delivery_reports(gateway=self.gateway, reports=late, now=now)
+        self._receive(reports, [])
+
+    def _remember(self, accepted: list[SendResult], sent: list[int], unsettled: list[int]) -> None:
+        """Keep the gateway ids of the single-part messages just written without a receipt (_apply_recent)."""
+        single = {r.id: str(r.part_ids[0])[:64] for r in accepted if len(r.part_ids) == 1}
+        unsettled = set(unsettled)
+        for pk in sent:
+            if pk in single and pk not in unsettled:
+                self._recent[single[pk]] = pk
+        while len(self._recent) > RECENT_PARTS:
+            self._recent.popitem(last=False)
+
+    def finish_accepted(self, *, due_only: bool = False) -> int:
+        """Mark the messages of the streamed windows written so far (``_accepted``, still SENDING): DELIVERED
+        when every part has its receipt, the receipts waiting for them applied first, SENT otherwise (FAILED
+        when a part failed), in one transaction. ``due_only``: only once FINISH_SECONDS have passed since the
+        first of them was written (the recorder, during a long batch). Should the database refuse, they stay
+        to be finished on the next call; a worker that stops before that leaves them to recover_leases, which
+        finds their parts. Returns the number of messages marked."""
+        if not self._accepted or (due_only and time.monotonic() - self._accepted_since < FINISH_SECONDS):
+            return 0
+        ids = list(self._accepted)
+        reports: list = []
+        try:
+            with transaction.atomic():
+                if self.backend.early_reports:
+                    reports = self.backend.take_reports(self._recent)
+                self._finish(ids, reports, timezone.now())
+                if connection.vendor == "postgresql" and not _commits_async():
+                    with connection.cursor() as cursor:  # as in _record
+                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        except Exception as error:
+            self.backend.release(reports, [])
+            if connection.in_atomic_block:
+                raise
+            log.warning("worker %s: %d accepted message(s) stay SENDING until the database takes their status (%s)",
+                        self.worker_id, len(ids), describe(error))
+            try:
+                connection.close()
+            except Exception:  # noqa: S110
+                pass
+            return 0
+        del self._accepted[: len(ids)]
+        return len(ids)
+
+    def _finish(self, ids: list[int], reports: list, now) -> None:
+        pending = set(ids)
+        late = self._apply_recent(reports, now, pending=pending) if reports else []
+        if late:
+            services.apply_delivery_reports(gateway=self.gateway, reports=late, now=now)
+        delivered, failed = [], []
+        for chunk in _chunks(ids, any_chunk()):
+            for pk, total, done, bad in (
+                MessagePart.objects.filter(message_id__any=chunk).values("message_id")
+                .annotate(total=Count("id"), done=Count("id", filter=Q(status=MessagePart.Status.DELIVERED)),
+                          bad=Count("id", filter=Q(status=MessagePart.Status.FAILED)))
+                .order_by().values_list("message_id", "total", "done", "bad")
+            ):
+                if bad:
+                    failed.append(pk)
+                elif done == total:
+                    delivered.append(pk)
+        settled = set(delivered)
+        sent = [pk for pk in ids if pk not in settled]
+        groups = ((sent, {"status": Message.Status.SENT}),
+                  (delivered, {"status": Message.Status.DELIVERED, "delivered_at": now}))
+        marked = self._mark(groups, now, status=Message.Status.SENDING, worker=self.worker_id)
+        if marked < len(ids):
+            marked += self._mark(groups, now, status=Message.Status.QUEUED)
+        if marked < len(ids):  # settled meanwhile by recover_leases (our lease ended): theirs to tell
+            ours = set(Message.objects.filter(pk__any=ids, sent_at=now, gateway=self.gateway)
+                       .values_list("id", flat=True))
+            sent = [pk for pk in sent if pk in ours]
+            delivered = [pk for pk in delivered if pk in ours]
+            failed = [pk for pk in failed if pk in ours]
+        self.sent_total += len(sent) + len(delivered)
+        services.emit_status_changes([(pk, Message.Status.SENDING, Message.Status.SENT) for pk in sent + delivered]
+                                     + [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in delivered])
+        if failed:
+            services.settle_messages(failed, now=now)
         self._receive(reports, [])
 
     def _mark(self, groups, now, **where) -> int:
@@ -721,11 +854,12 @@ class Daemon:
             raise
         return len(reports) + len(inbound)
 
-    def _apply_recent(self, reports, now) -> list:
+    def _apply_recent(self, reports, now, *, pending=frozenset()) -> list:
         """Write the "delivered" receipts of messages this worker has just recorded (single part, SENT): their
         part and message by id, two statements, instead of looking every part up by gateway id and counting the
         parts of each message (services.apply_delivery_reports, which takes the rest: failures, several parts,
-        older messages, another worker's). Returns the reports not written here."""
+        older messages, another worker's). ``pending``: messages still SENDING that finish_accepted marks next
+        (only their part is written here). Returns the reports not written here."""
         rest, mine = [], {}
         for report in reports:
             pk = self._recent.get(report.gateway_message_id) if report.delivered else None
@@ -746,9 +880,10 @@ class Daemon:
                 delivered += [row[0] for row in cursor.fetchall()]
         for report in mine.values():
             self._recent.pop(report.gateway_message_id, None)
-        update_ids(Message, delivered, {"status": Message.Status.DELIVERED, "delivered_at": now, "error_code": "",
-                                        "error_reason": ""}, status=Message.SETTLEABLE_STATUSES)
-        services.emit_status_changes([(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in delivered])
+        settled = [pk for pk in delivered if pk not in pending]
+        update_ids(Message, settled, {"status": Message.Status.DELIVERED, "delivered_at": now, "error_code": "",
+                                      "error_reason": ""}, status=Message.SETTLEABLE_STATUSES)
+        services.emit_status_changes([(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in settled])
         # A part no longer SENT (an earlier receipt, a second one for the same id): the general path decides.
         done = set(delivered)
         return rest + [report for pk, report in mine.items() if pk not in done]
