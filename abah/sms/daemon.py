@@ -792,10 +792,8 @@ class Daemon:
         return len(ids)
 
     def _finish(self, ids: list[int], reports: list, now) -> None:
-        pending = set(ids)
-        late = self._apply_recent(reports, now, pending=pending) if reports else []
-        if late:
-            services.apply_delivery_reports(gateway=self.gateway, reports=late, now=now)
+        # The "delivered" receipts of single-part messages: their parts, by id; the messages are marked below.
+        late = self._apply_recent(reports, now, pending=set(ids)) if reports else []
         delivered, failed = [], []
         for chunk in _chunks(ids, any_chunk()):
             for pk, total, done, bad in (
@@ -826,6 +824,8 @@ class Daemon:
                                      + [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in delivered])
         if failed:
             services.settle_messages(failed, now=now)
+        if late:  # failures, long texts: the general path, now that their messages are marked
+            services.apply_delivery_reports(gateway=self.gateway, reports=late, now=now)
         self._receive(reports, [])
 
     def _mark(self, groups, now, **where) -> int:

@@ -515,8 +515,12 @@ def retry_unmatched_reports(*, gateway: str, limit: int = 1000, max_age_hours: i
 
 def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) -> int:
     """Move SENT messages to DELIVERED (every part delivered) or FAILED (any part failed); a message marked
-    NO_REPORT after expiry too (a late receipt still wins)."""
+    NO_REPORT after expiry too (a late receipt still wins). A message still SENDING with its parts written is
+    accepted too (its worker marks it at the end of its batch, daemon.finish_accepted): another worker that
+    applies its receipt meanwhile settles it, and the batch end then leaves it as it is."""
     now = now or timezone.now()
+    settleable = (*Message.SETTLEABLE_STATUSES, Message.Status.SENDING)
+    accepted = {"sent_at": Coalesce("sent_at", Value(now)), "lease_until": None}
     ids = list(message_ids)
     changes: list[tuple[int, str, str]] = []
     for start in range(0, len(ids), 900):
@@ -539,8 +543,8 @@ def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) 
             elif row["delivered"] == row["total"]:
                 to_deliver.append(row["message_id"])
         if to_deliver:
-            Message.objects.filter(pk__any=to_deliver, status__in=Message.SETTLEABLE_STATUSES).update(
-                status=Message.Status.DELIVERED, delivered_at=now, error_code="", error_reason=""
+            Message.objects.filter(pk__any=to_deliver, status__in=settleable).update(
+                status=Message.Status.DELIVERED, delivered_at=now, error_code="", error_reason="", **accepted
             )
             changes += [(pk, Message.Status.SENT, Message.Status.DELIVERED) for pk in to_deliver]
         if to_fail:
@@ -556,8 +560,8 @@ def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) 
             for pk in to_fail:
                 by_reason.setdefault(reasons.get(pk, ("", "")), []).append(pk)
             for (code, reason), pks in by_reason.items():
-                Message.objects.filter(pk__any=pks, status__in=Message.SETTLEABLE_STATUSES).update(
-                    status=Message.Status.FAILED, failed_at=now, error_code=code, error_reason=reason
+                Message.objects.filter(pk__any=pks, status__in=settleable).update(
+                    status=Message.Status.FAILED, failed_at=now, error_code=code, error_reason=reason, **accepted
                 )
             changes += [(pk, Message.Status.SENT, Message.Status.FAILED) for pk in to_fail]
     emit_status_changes(changes)

@@ -347,16 +347,19 @@ def duplicated_ids(database: Database, peer) -> set[int]:
 
 
 def in_flight(database: Database, peer, worker_id: str = "", *, pid: int | None = None) -> int:
-    """After a kill: the messages the dead worker holds (SENDING under its lease) that the peer has already
+    """After a kill: the messages the dead worker holds (SENDING under its lease, without parts: a message whose
+    parts are written is recorded as accepted and marked sent when its lease ends) that the peer has already
     taken, i.e. submitted and not recorded; each may go out a second time when its lease ends. The worker by
     its id, or by its PID (a default worker id is host:pid:random).
 
     The peer may still be reading submits the dead worker wrote into the socket just before the kill: the count
     is taken once it has stopped moving for half a second (bounded wait)."""
+    held = ("SELECT number FROM sms_message m WHERE status = 'sending' AND worker {} %s AND NOT EXISTS "
+            "(SELECT 1 FROM sms_messagepart p WHERE p.message_id = m.id)")
     if pid is not None:
-        query, params = "SELECT number FROM sms_message WHERE status = 'sending' AND worker LIKE %s", (f"%:{pid}:%",)
+        query, params = held.format("LIKE"), (f"%:{pid}:%",)
     else:
-        query, params = "SELECT number FROM sms_message WHERE status = 'sending' AND worker = %s", (worker_id,)
+        query, params = held.format("="), (worker_id,)
     rows = database.try_query(query, params) or []
     last, stable_since, deadline = None, time.monotonic(), time.monotonic() + 5.0
     while True:

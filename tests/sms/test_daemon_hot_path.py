@@ -264,3 +264,25 @@ def test_a_worker_stopped_between_its_window_and_the_batch_end_never_sends_it_ag
     arrive(other, [DeliveryReport(f"id-{messages[0].pk}", True)])
     other.poll()
     assert Message.objects.get(pk=messages[0].pk).status == Message.Status.DELIVERED
+
+
+def test_a_receipt_another_worker_applies_before_the_batch_end_settles_the_message():
+    """Two workers bound to one SMSC: a receipt may reach the other one while the message is written as accepted
+    (its parts) and not yet marked. Before, its message stayed SENDING there and the batch end then marked it SENT:
+    delivered, but "sent" until expiry called it "no report" (a fault run with two workers left 26 such)."""
+    from django.db import transaction
+
+    from abah.sms.backends.base import DeliveryReport
+
+    daemon, messages, attempts = smpp_daemon(claim=2)
+    daemon.record([SendResult(m.pk, True, [f"id-{m.pk}"]) for m in messages], attempts, defer=True)
+    with transaction.atomic():  # the other worker's poll
+        services.apply_delivery_reports(gateway=daemon.gateway, reports=[
+            DeliveryReport(f"id-{messages[0].pk}", True),
+            DeliveryReport(f"id-{messages[1].pk}", False, "undeliv", "Undeliverable")])
+    first, second = Message.objects.get(pk=messages[0].pk), Message.objects.get(pk=messages[1].pk)
+    assert (first.status, second.status) == (Message.Status.DELIVERED, Message.Status.FAILED)
+    assert first.sent_at and first.delivered_at and first.lease_until is None
+    assert daemon.finish_accepted() == 2
+    assert dict(Message.objects.values_list("pk", "status")) == {first.pk: Message.Status.DELIVERED,
+                                                                 second.pk: Message.Status.FAILED}
