@@ -47,11 +47,20 @@ def node_available() -> tuple[bool, str]:
     return False, "node not found (apt-get install nodejs): the JS counter test is skipped"
 
 
+def libreoffice_available() -> tuple[bool, str]:
+    path = shutil.which("libreoffice") or shutil.which("soffice")
+    if path:
+        return True, f"LibreOffice at {path} (exports are opened in a spreadsheet: no formula is evaluated)"
+    return False, ("LibreOffice not found (apt-get install --no-install-recommends libreoffice-calc-nogui): the check "
+                   "that a spreadsheet opens exports without evaluating a formula is skipped")
+
+
 COMPONENTS = {
     "chromium": chromium_available,
     "postgres": postgres_available,
     "gammu": gammu_available,
     "node": node_available,
+    "libreoffice": libreoffice_available,
 }
 
 
@@ -62,9 +71,9 @@ def main() -> int:
     for name, probe in COMPONENTS.items():
         ok, detail = probe()
         if name == "postgres" and not database_url().startswith(("postgres://", "postgresql://")):
-            print(f"  [ -- ] {name:<9} not used in this run (SQLite); CI runs the suite on PostgreSQL too")
+            print(f"  [ -- ] {name:<11} not used in this run (SQLite); CI runs the suite on PostgreSQL too")
             continue
-        print(f"  [{' ok ' if ok else 'MISS'}] {name:<9} {detail}")
+        print(f"  [{' ok ' if ok else 'MISS'}] {name:<11} {detail}")
         if not ok:
             missing.append(name)
     if missing:

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from abah.core import exports
 from abah.grants.models import Grant
+from tests.components import libreoffice_available
 from tests.grants.conftest import make_grant, make_institution
 
 pytestmark = pytest.mark.django_db
@@ -86,8 +87,8 @@ def test_helper_response_and_control_characters():
     assert load_workbook(io.BytesIO(response.content)).active["A2"].value == "xy"
 
 
-@pytest.mark.skipif(not (shutil.which("libreoffice") or shutil.which("soffice")), reason="no LibreOffice")
-def test_libreoffice_does_not_evaluate(tmp_path):  # pragma: no cover - only where LibreOffice is installed
+@pytest.mark.skipif(not libreoffice_available()[0], reason=libreoffice_available()[1])
+def test_libreoffice_does_not_evaluate(tmp_path):
     path = tmp_path / "x.xlsx"
     path.write_bytes(exports.xlsx_bytes([exports.Sheet("Hibah", ["t"], [[t] for t in HOSTILE if "\r" not in t])]))
     binary = shutil.which("libreoffice") or shutil.which("soffice")
