@@ -1,6 +1,8 @@
 // Local SMSC for the gateway benchmark, on the npm `smpp` server: accepts any bind, answers submit_sm with an
 // id and sends the delivery receipt (deliver_sm, esm_class 0x04, receipted_message_id + message_state) a few
-// milliseconds later. Loopback only. Usage: node smsc.js <port> [receipt delay ms]; prints "READY <port>".
+// milliseconds later. Loopback only. Usage: node smsc.js <port> [receipt delay ms]; prints "READY <port>", then
+// "FIRST <unix time in seconds>" when the first submit_sm comes off the wire (the benchmark times every system
+// from there to its last receipt applied).
 'use strict';
 const smpp = require('smpp');
 
@@ -25,6 +27,9 @@ const server = smpp.createServer((session) => {
   session.on('unbind', (pdu) => { session.send(pdu.response()); session.close(); });
   session.on('error', () => {});
   session.on('submit_sm', (pdu) => {
+    if (submits === 0) {
+      process.stdout.write(`FIRST ${((performance.timeOrigin + performance.now()) / 1000).toFixed(6)}\n`);
+    }
     submits += 1;
     serial += 1;
     const id = `N${serial.toString(16).padStart(10, '0')}`;
