@@ -204,6 +204,34 @@ class MessagePart(models.Model):
         return f"{self.message_id}/{self.seq} {self.gateway}:{self.gateway_message_id}"
 
 
+class CallbackEvent(models.Model):
+    """A delivery report or an inbound SMS that an HTTP gateway pushed to our callback URL (sms.callbacks):
+    stored as it came, already read into our fields, and acknowledged at once; the gateway's worker applies it
+    (backends.http.HttpBackend.poll) and deletes it once that is committed. Applying is idempotent (a report
+    twice changes nothing; an inbound SMS is stored once by its id), so a provider that repeats a callback, or
+    two workers that read the same row, do no harm."""
+
+    class Kind(models.TextChoices):
+        REPORT = "report", "report"
+        INBOUND = "inbound", "inbound"
+
+    gateway = models.CharField(max_length=32)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    gateway_message_id = models.CharField(max_length=150)
+    delivered = models.BooleanField(default=False)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_reason = models.CharField(max_length=255, blank=True)
+    number = models.CharField(max_length=32, blank=True)
+    text = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["gateway", "id"], name="sms_callback_gateway")]
+
+    def __str__(self):
+        return f"{self.gateway}:{self.kind}:{self.gateway_message_id}"
+
+
 class UnmatchedReport(models.Model):
     """A delivery report that arrived before its part was recorded (another worker is still between the
     gateway's answer and its commit). The daemon retries these until the part appears."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, window
+from . import callbacks, views, window
 
 app_name = "sms"
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("telepon-virtual/balas/", views.simulator_reply, name="simulator_reply"),
     path("status/", views.status, name="status"),
     path("pengaturan/", window.settings_page, name="settings"),
+    path("callback/<str:gateway>/<str:token>/", callbacks.callback, name="callback"),
 ]

@@ -1,0 +1,192 @@
+"""The http backend with the Twilio preset, end to end over real HTTP: our worker sends to a local peer that follows
+Twilio's published Messages API (tests/sms/twilio_peer.py); the peer posts its signed StatusCallback and
+incoming-message webhooks to our callback URL on a live server; the worker applies them."""
+
+import json
+
+import pytest
+
+from abah.sms import services
+from abah.sms.backends import get_backend
+from abah.sms.daemon import Daemon
+from abah.sms.models import CallbackEvent, Message, MessagePart, UnmatchedReport
+from tests.sms.twilio_peer import TwilioPeer, twilio_signature
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TOKEN = "cb-secret-7f3a"
+
+
+@pytest.fixture
+def peer():
+    peer = TwilioPeer()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def twilio(settings, monkeypatch, peer, live_server):
+    monkeypatch.setenv("SMS_TWILIO_AUTH_TOKEN", peer.token)
+    monkeypatch.setenv("SMS_CALLBACK_TOKEN", TOKEN)
+    settings.SMS_GATEWAYS = {"twilio": {"BACKEND": "abah.sms.backends.http.HttpBackend", "OPTIONS": {
+        "preset": "twilio", "account": peer.account, "sender": "+15005550006", "public_url": live_server.url,
+        "url": peer.url + "/2010-04-01/Accounts/{account}/Messages.json", "concurrency": 4}}}
+    peer.incoming_url = f"{live_server.url}/sms/callback/twilio/{TOKEN}/"
+    return peer
+
+
+def queue(*numbers, text="Undangan penandatanganan NPHD"):
+    return [services.queue_message(to=number, text=text, kind="manual") for number in numbers]
+
+
+def worker() -> Daemon:
+    return Daemon(gateway="twilio", batch_size=50)
+
+
+def settle(daemon: Daemon, peer: TwilioPeer, callbacks: int) -> None:
+    assert peer.wait(callbacks), f"the peer made {len(peer.callbacks)} of {callbacks} callbacks"
+    assert all(status == 200 for _what, status in peer.callbacks), peer.callbacks
+    daemon.poll()
+
+
+def test_a_text_goes_out_through_the_provider_and_its_receipt_marks_it_delivered(twilio):
+    good, dead = queue("+6281234567890", "+6281234560000")
+    daemon = worker()
+    daemon.tick()
+    sent = {m["to"]: m for m in twilio.messages}
+    assert set(sent) == {"+6281234567890", "+6281234560000"}
+    assert sent["+6281234567890"]["body"] == "Undangan penandatanganan NPHD"
+    assert sent["+6281234567890"]["from"] == "+15005550006"
+    part = MessagePart.objects.get(message=good)
+    assert part.gateway == "twilio" and part.gateway_message_id == sent["+6281234567890"]["sid"]
+    settle(daemon, twilio, 4)  # sent + delivered, sent + undelivered
+    good.refresh_from_db()
+    dead.refresh_from_db()
+    assert good.status == Message.Status.DELIVERED and good.delivered_at
+    assert dead.status == Message.Status.FAILED and dead.error_code == "30003"
+    assert not CallbackEvent.objects.exists()  # applied, then forgotten
+
+
+def test_repeated_and_reversed_callbacks_change_nothing_twice(twilio):
+    twilio.duplicate = twilio.reverse = True  # "delivered" before "sent", each one twice
+    message, = queue("+6281234567891")
+    daemon = worker()
+    daemon.tick()
+    settle(daemon, twilio, 4)
+    message.refresh_from_db()
+    assert message.status == Message.Status.DELIVERED
+    assert MessagePart.objects.get(message=message).status == MessagePart.Status.DELIVERED
+
+
+def test_a_receipt_that_comes_before_the_send_is_recorded_waits_for_its_part(twilio):
+    """A provider may call back before our worker has written the send's own answer: the report is kept
+    (UnmatchedReport) and applied once the part is there."""
+    message, = queue("+6281234567892")
+    backend = get_backend("twilio")
+    CallbackEvent.objects.create(gateway="twilio", kind="report", gateway_message_id="SMnot-yet-written",
+                                 delivered=True)
+    daemon = worker()
+    daemon.poll()
+    assert UnmatchedReport.objects.filter(gateway_message_id="SMnot-yet-written").exists()
+    assert backend.callback_url().endswith(f"/sms/callback/twilio/{TOKEN}/")
+    assert message.status == Message.Status.QUEUED
+
+
+def test_a_reply_becomes_an_inbound_message_once(twilio):
+    daemon = worker()
+    assert twilio.inbound("+6281234567893", "Sudah kami terima, terima kasih", sid="SMreply1") == 200
+    assert twilio.inbound("+6281234567893", "Sudah kami terima, terima kasih", sid="SMreply1") == 200  # repeated
+    daemon.poll()
+    replies = Message.objects.filter(direction=Message.Direction.IN)
+    assert replies.count() == 1
+    reply = replies.get()
+    assert reply.text == "Sudah kami terima, terima kasih" and reply.number == "+6281234567893"
+    assert not CallbackEvent.objects.exists()
+
+
+def test_provider_errors_are_retried_or_failed_with_its_words(twilio, monkeypatch):
+    twilio.fail_next = 1
+    message, = queue("+6281234567894")
+    daemon = worker()
+    daemon.tick()
+    message.refresh_from_db()
+    assert message.status == Message.Status.QUEUED and message.error_code == "http_500"  # temporary: later
+    monkeypatch.setenv("SMS_TWILIO_AUTH_TOKEN", "wrong")
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=message.created_at)
+    worker().tick()
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert message.error_code == "20003" and "Authenticate" in message.error_reason
+
+
+def test_too_many_requests_are_throttled_and_sent_later(twilio):
+    twilio.rate = 2
+    messages = queue(*[f"+62812345670{i:02d}" for i in range(6)])
+    daemon = worker()
+    daemon.tick()
+    states = list(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("status", "error_code"))
+    taken = [status for status, _code in states if status in (Message.Status.SENT, Message.Status.DELIVERED)]
+    assert len(taken) >= 2, states  # (the tick's own poll may have applied a fast receipt already)
+    assert all(code == "http_429" for status, code in states if status == Message.Status.QUEUED), states
+    assert len(twilio.messages) == len(taken)
+
+
+def post(client, body, *, token=TOKEN, signature=None, url_base="", content_type="application/x-www-form-urlencoded",
+         **extra):
+    path = f"/sms/callback/twilio/{token}/"
+    if signature is None:
+        from urllib.parse import parse_qsl
+
+        signature = twilio_signature("peer-auth-token", url_base + path, dict(parse_qsl(body)))
+    return client.generic("POST", path, body, content_type=content_type, HTTP_X_TWILIO_SIGNATURE=signature, **extra)
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("bad signature", 403), ("wrong token", 403), ("no token", 403), ("huge body", 413),
+    ("not a callback", 400), ("unknown gateway", 404),
+])
+def test_hostile_callbacks_are_refused_and_change_nothing(twilio, client, live_server, case, expected, caplog):
+    body = "MessageSid=SMx&MessageStatus=delivered&AccountSid=AC1"
+    if case == "bad signature":
+        response = post(client, body, signature="AAAA", url_base=live_server.url)
+    elif case == "wrong token":
+        response = post(client, body, token="guess", url_base=live_server.url)
+    elif case == "no token":
+        response = post(client, body, token="-", url_base=live_server.url)
+    elif case == "huge body":
+        response = post(client, "Body=" + "x" * (10 * 1024 * 1024), url_base=live_server.url)
+    elif case == "not a callback":
+        response = post(client, "hello=world", url_base=live_server.url)
+    else:
+        response = client.post("/sms/callback/nope/x/", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == expected
+    assert not CallbackEvent.objects.exists()
+    assert "refused" in caplog.text
+
+
+def test_malformed_json_to_a_json_provider_is_refused(settings, monkeypatch, client):
+    monkeypatch.setenv("SMS_INFOBIP_API_KEY", "k")
+    monkeypatch.setenv("SMS_CALLBACK_TOKEN", TOKEN)
+    settings.SMS_GATEWAYS = {"ib": {"BACKEND": "abah.sms.backends.http.HttpBackend", "OPTIONS": {
+        "preset": "infobip", "base_url": "http://127.0.0.1:9", "sender": "ABAH"}}}
+    response = client.post(f"/sms/callback/ib/{TOKEN}/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    ok = client.post(f"/sms/callback/ib/{TOKEN}/", json.dumps({"results": [
+        {"messageId": "abc", "status": {"groupName": "DELIVERED"}, "error": {"name": "NO_ERROR"}}]}),
+        content_type="application/json")
+    assert ok.status_code == 200
+    event = CallbackEvent.objects.get()
+    assert (event.gateway, event.kind, event.gateway_message_id, event.delivered) == ("ib", "report", "abc", True)
+
+
+def test_secrets_stay_out_of_the_options(monkeypatch):
+    from abah.sms.backends.base import OutgoingSMS
+    from abah.sms.backends.http import HttpBackend
+
+    monkeypatch.setenv("SMS_TWILIO_AUTH_TOKEN", "very-secret")
+    backend = HttpBackend("t", preset="twilio", account="AC1", public_url="https://sms.example.go.id")
+    assert "very-secret" not in json.dumps(backend.options, default=str)
+    request = backend.request_for(OutgoingSMS(7, "+6281234567890", "Halo"))
+    assert request["auth"] == ("AC1", "very-secret")
+    assert request["url"] == "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json"
+    assert request["data"]["To"] == "+6281234567890" and request["data"]["Body"] == "Halo"
