@@ -38,6 +38,7 @@ SKIPPED = {
     "sms:conversation_send": "POST action",
     "notifications:open": "redirects to its target", "notifications:reply": "POST action",
     "notifications:failed_resend": "POST action",
+    "sms:callback": "an HTTP SMS provider's callback, not a page",
 }
 # No-argument URLs that are not pages.
 NOT_PAGES = {"core:set_language", "core:health", "accounts:logout"}

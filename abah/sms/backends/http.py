@@ -291,7 +291,10 @@ class HttpBackend(BaseSmsBackend):
         return SendResult(msg.id, True, [str(gateway_id)[:64]])
 
     def status(self):
-        return True, f"HTTP API {self.config.get('preset') or ''} {_fill(self.config.get('url', ''), {})}".strip()
+        """An HTTP API has no link to hold: up, and the address it sends to (no secret is in it)."""
+        scalars = {k: v for k, v in self.config.items() if isinstance(v, str | int | float)}
+        url = _fill(self.config.get("url", ""), scalars).split("?")[0]
+        return True, " ".join(filter(None, ["HTTP API", self.config.get("preset") or "", url]))
 
     # ------------------------------------------------------------ callbacks
 
