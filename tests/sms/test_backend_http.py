@@ -30,7 +30,8 @@ def twilio(settings, monkeypatch, peer, live_server):
     monkeypatch.setenv("SMS_CALLBACK_TOKEN", TOKEN)
     settings.SMS_GATEWAYS = {"twilio": {"BACKEND": "abah.sms.backends.http.HttpBackend", "OPTIONS": {
         "preset": "twilio", "account": peer.account, "sender": "+15005550006", "public_url": live_server.url,
-        "url": peer.url + "/2010-04-01/Accounts/{account}/Messages.json", "concurrency": 4}}}
+        "url": peer.url + "/2010-04-01/Accounts/{account}/Messages.json", "concurrency": 4,
+        "check_url": peer.url + "/2010-04-01/Accounts/{account}.json"}}}
     peer.incoming_url = f"{live_server.url}/sms/callback/twilio/{TOKEN}/"
     return peer
 
@@ -190,3 +191,20 @@ def test_secrets_stay_out_of_the_options(monkeypatch):
     assert request["auth"] == ("AC1", "very-secret")
     assert request["url"] == "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json"
     assert request["data"]["To"] == "+6281234567890" and request["data"]["Body"] == "Halo"
+
+
+def test_gateway_check_reads_the_account_and_reaches_the_callback_url(twilio, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("sms_gateway_check", "twilio", stdout=out)
+    text = out.getvalue()
+    assert "[ ok ] twilio (HttpBackend)" in text, text
+    assert "answered 200" in text and "callback URL" in text and "answers" in text
+    monkeypatch.setenv("SMS_TWILIO_AUTH_TOKEN", "wrong")
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("sms_gateway_check", "twilio", stdout=out)
+    assert "answered 401: the provider refuses the credentials" in out.getvalue()

@@ -9,6 +9,8 @@
   "undelivered" with ErrorCode 30003 for numbers ending in 0000), AccountSid, From, To, ApiVersion, signed with
   X-Twilio-Signature = base64(HMAC-SHA1(auth token, URL + the fields sorted by name, name and value
   concatenated)). ``duplicate`` repeats every callback; ``reverse`` sends "delivered" before "sent".
+- ``GET /2010-04-01/Accounts/<AccountSid>.json``: the Account resource (200, or 401 / 20003), which
+  ``sms_gateway_check`` reads to know the credentials are right.
 - ``inbound(from_, body)``: an incoming-message webhook (MessageSid, From, To, Body, NumSegments, SmsStatus
   "received"), signed the same way, to ``incoming_url``.
 """
@@ -51,6 +53,9 @@ class TwilioPeer:
             def do_POST(self):  # noqa: N802 (http.server API)
                 peer._handle(self)
 
+            def do_GET(self):  # noqa: N802 (http.server API): the Account resource, to check credentials
+                peer._account(self)
+
             def log_message(self, *args):
                 pass
 
@@ -80,13 +85,23 @@ class TwilioPeer:
         self._answer(handler, status, {"code": code, "message": message, "status": status,
                                        "more_info": f"https://www.twilio.com/docs/errors/{code}"})
 
+    def _authorised(self, handler) -> bool:
+        expected = "Basic " + base64.b64encode(f"{self.account}:{self.token}".encode()).decode()
+        return handler.headers.get("Authorization") == expected
+
+    def _account(self, handler):
+        if handler.path != f"/2010-04-01/Accounts/{self.account}.json":
+            return self._error(handler, 404, 20404, "The requested resource was not found")
+        if not self._authorised(handler):
+            return self._error(handler, 401, 20003, "Authenticate")
+        return self._answer(handler, 200, {"sid": self.account, "status": "active", "type": "Full"})
+
     def _handle(self, handler):
         length = int(handler.headers.get("Content-Length") or 0)
         form = dict(parse_qsl(handler.rfile.read(length).decode(), keep_blank_values=True))
         if handler.path != f"/2010-04-01/Accounts/{self.account}/Messages.json":
             return self._error(handler, 404, 20404, "The requested resource was not found")
-        expected = "Basic " + base64.b64encode(f"{self.account}:{self.token}".encode()).decode()
-        if handler.headers.get("Authorization") != expected:
+        if not self._authorised(handler):
             return self._error(handler, 401, 20003, "Authenticate")
         with self._lock:
             if self.fail_next:

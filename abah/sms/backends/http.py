@@ -68,6 +68,7 @@ PRESETS = {
         "body_format": "form",
         "body": {"To": "{to}", "From": "{sender}", "Body": "{text}", "StatusCallback": "{callback_url}"},
         "id_path": "sid",
+        "check_url": "https://api.twilio.com/2010-04-01/Accounts/{account}.json",
         "error_code_path": "code",
         "error_path": "message",
         "callback": {
@@ -92,6 +93,7 @@ PRESETS = {
                                "notifyUrl": "{callback_url}", "notifyContentType": "application/json",
                                "callbackData": "{id}"}]},
         "id_path": "messages.0.messageId",
+        "check_url": "{base_url}/account/1/balance",
         "ok_path": "messages.0.status.groupName",
         "ok_values": ["PENDING", "DELIVERED"],
         "error_code_path": "requestError.serviceException.messageId",
@@ -159,6 +161,12 @@ def _merge(base: dict, override: dict) -> dict:
         else:
             merged[key] = value
     return merged
+
+
+class _Probe:
+    """A message-shaped placeholder for building the check's request headers (nothing is sent)."""
+
+    id, number, text = 0, "+620", ""
 
 
 class HttpBackend(BaseSmsBackend):
@@ -295,6 +303,51 @@ class HttpBackend(BaseSmsBackend):
         scalars = {k: v for k, v in self.config.items() if isinstance(v, str | int | float)}
         url = _fill(self.config.get("url", ""), scalars).split("?")[0]
         return True, " ".join(filter(None, ["HTTP API", self.config.get("preset") or "", url]))
+
+    def check(self, timeout: float = 10.0) -> list[tuple[bool, str]]:
+        """For ``manage.py sms_gateway_check``: the secrets are set, the provider answers (and accepts them, where
+        the preset names an account URL to read), the callback URL answers at its public address. Sends nothing."""
+        steps = []
+        auth = self.config["auth"]
+        missing = [auth[key] for key in auth if key.endswith("_env") and not os.environ.get(auth[key] or "")]
+        if auth.get("type", "none") != "none":
+            steps.append((not missing, f"no secret: set {', '.join(missing)}" if missing else
+                          f"{auth['type']} authentication configured"))
+        values = {k: v for k, v in self.config.items() if isinstance(v, str | int | float)}
+        probe = self.config.get("check_url")
+        target = _fill(probe or self.config.get("url", ""), values)
+        with httpx.Client(timeout=timeout) as client:
+            kwargs = self.request_for(_Probe())
+            try:
+                response = client.request("GET" if probe else "HEAD", target, headers=kwargs["headers"],
+                                          auth=kwargs.get("auth"))
+            except httpx.HTTPError as error:
+                steps.append((False, f"{target.split('?')[0]} unreachable: {error}"))
+                return steps
+            if probe:
+                good = response.status_code == 200
+                steps.append((good, f"{target.split('?')[0]} answered {response.status_code}"
+                               + ("" if good else ": the provider refuses the credentials")))
+            else:
+                steps.append((True, f"{target.split('?')[0]} reachable (HTTP {response.status_code})"))
+            if not self.config.get("public_url"):
+                steps.append((False, "no public_url: the provider cannot reach the callback URL (reports, replies)"))
+            elif not self._callback_token:
+                steps.append((False, "no callback token: set SMS_CALLBACK_TOKEN (or the variable named by "
+                                     "callback_token_env)"))
+            else:
+                from django.urls import reverse
+
+                url = str(self.config["public_url"]).rstrip("/") + reverse("sms:callback", args=[self.name, "probe"])
+                try:
+                    answer = client.get(url)
+                    ours = answer.status_code == 403 and b"token" in answer.content
+                    steps.append((ours, f"callback URL {url.rsplit('/', 2)[0]}/… "
+                                  + ("answers (from this machine; the provider must reach it from outside)" if ours
+                                     else f"answered {answer.status_code}: not this application")))
+                except httpx.HTTPError as error:
+                    steps.append((False, f"callback URL {url.rsplit('/', 2)[0]}/… unreachable: {error}"))
+        return steps
 
     # ------------------------------------------------------------ callbacks
 
