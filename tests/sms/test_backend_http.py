@@ -208,3 +208,47 @@ def test_gateway_check_reads_the_account_and_reaches_the_callback_url(twilio, mo
     with pytest.raises(SystemExit):
         call_command("sms_gateway_check", "twilio", stdout=out)
     assert "answered 401: the provider refuses the credentials" in out.getvalue()
+
+
+@pytest.fixture
+def infobip(settings, monkeypatch, live_server):
+    from tests.sms.infobip_peer import InfobipPeer
+
+    peer = InfobipPeer()
+    monkeypatch.setenv("SMS_INFOBIP_API_KEY", peer.key)
+    monkeypatch.setenv("SMS_CALLBACK_TOKEN", TOKEN)
+    settings.SMS_GATEWAYS = {"infobip": {"BACKEND": "abah.sms.backends.http.HttpBackend", "OPTIONS": {
+        "preset": "infobip", "base_url": peer.url, "sender": "BIROKESRA", "public_url": live_server.url}}}
+    peer.forward_url = f"{live_server.url}/sms/callback/infobip/{TOKEN}/"
+    yield peer
+    peer.stop()
+
+
+def test_infobip_preset_end_to_end(infobip, monkeypatch):
+    good, dead, odd = queue("+6281234567895", "+6281234560000", "+6281234567896")
+    Message.objects.filter(pk=odd.pk).update(number="+62abc")  # a destination the provider rejects
+    daemon = Daemon(gateway="infobip", batch_size=50)
+    daemon.tick()
+    sent = {m["to"]: m for m in infobip.messages}
+    assert set(sent) == {"6281234567895", "6281234560000"}
+    assert sent["6281234567895"]["from"] == "BIROKESRA" and sent["6281234567895"]["callbackData"] == str(good.pk)
+    odd.refresh_from_db()
+    assert odd.status == Message.Status.FAILED
+    assert odd.error_code == "REJECTED_DESTINATION" and "Invalid destination address" in odd.error_reason
+    assert infobip.wait(2)
+    assert all(status == 200 for _what, status in infobip.callbacks), infobip.callbacks
+    assert infobip.inbound("6281234567895", "HADIR", message_id="ib-in-1") == 200
+    daemon.poll()
+    good.refresh_from_db()
+    dead.refresh_from_db()
+    assert good.status == Message.Status.DELIVERED
+    assert dead.status == Message.Status.FAILED and dead.error_code == "EC_ABSENT_SUBSCRIBER"
+    assert dead.error_reason == "Absent Subscriber"
+    reply = Message.objects.get(direction=Message.Direction.IN)
+    assert reply.text == "HADIR" and reply.number == "+6281234567895"
+    monkeypatch.setenv("SMS_INFOBIP_API_KEY", "wrong")
+    late, = queue("+6281234567897")
+    Daemon(gateway="infobip", batch_size=50).tick()
+    late.refresh_from_db()
+    assert late.status == Message.Status.FAILED
+    assert late.error_code == "UNAUTHORIZED" and "Invalid login details" in late.error_reason

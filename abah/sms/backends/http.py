@@ -96,8 +96,8 @@ PRESETS = {
         "check_url": "{base_url}/account/1/balance",
         "ok_path": "messages.0.status.groupName",
         "ok_values": ["PENDING", "DELIVERED"],
-        "error_code_path": "requestError.serviceException.messageId",
-        "error_path": "requestError.serviceException.text",
+        "error_code_path": "requestError.serviceException.messageId|messages.0.status.name",
+        "error_path": "requestError.serviceException.text|messages.0.status.description",
         "callback": {
             "signature": "token", "format": "json", "items": "results",
             "report": {"id": "messageId", "status": "status.groupName", "error_code": "error.name",
@@ -124,9 +124,12 @@ class CallbackRefused(Exception):
 
 
 def dig(data, path: str):
-    """The value at a dotted path of a JSON document ("messages.0.messageId"), or None."""
+    """The value at a dotted path of a JSON document ("messages.0.messageId"), or None; "a.b|c.d": the first
+    of these paths that holds a value."""
     if not path:
         return None
+    if "|" in path:
+        return next((value for one in path.split("|") if (value := dig(data, one)) not in (None, "")), None)
     for key in path.split("."):
         if isinstance(data, list) and key.isdigit():
             data = data[int(key)] if int(key) < len(data) else None
