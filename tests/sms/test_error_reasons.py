@@ -52,6 +52,7 @@ def test_every_failure_our_backends_record_has_a_phrase():
 def test_backend_human_names():
     assert backend_label("abah.sms.backends.simulator.SimulatorBackend") == "Simulator"
     assert backend_label("SmppBackend") == "SMPP"
+    assert backend_label("abah.sms.backends.http.HttpBackend") == "HTTP API"
     assert backend_label("abah.sms.backends.gammu.GammuBackend") == "Modem (Gammu)"
     assert backend_label("myproject.sms.AcmeBackend") == "Acme"
 

@@ -21,6 +21,7 @@ log = logging.getLogger("abah.sms.health")
 
 BACKEND_LABELS = {  # what staff read: never the class name
     "SmppBackend": "SMPP",
+    "HttpBackend": "HTTP API",
     "GammuBackend": gettext_lazy("Modem (Gammu)"),
     "SimulatorBackend": gettext_lazy("Simulator"),
     "LocmemBackend": gettext_lazy("Test gateway (in memory)"),
