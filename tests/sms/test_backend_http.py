@@ -252,3 +252,29 @@ def test_infobip_preset_end_to_end(infobip, monkeypatch):
     late.refresh_from_db()
     assert late.status == Message.Status.FAILED
     assert late.error_code == "UNAUTHORIZED" and "Invalid login details" in late.error_reason
+
+
+@pytest.mark.parametrize(("age", "good_signature", "expected"), [
+    (0, True, 200), (10, True, 200), (301, True, 403), (-400, True, 403), (0, False, 403)])
+def test_hmac_signed_callbacks_keep_to_their_replay_window(settings, monkeypatch, client, age, good_signature,
+                                                           expected):
+    """A provider that signs timestamp + body (HMAC-SHA256): an old (or future) timestamp is a replay, refused
+    like a bad signature; nothing is stored."""
+    import hashlib
+    import hmac
+    import time
+
+    monkeypatch.setenv("SMS_CALLBACK_TOKEN", TOKEN)
+    monkeypatch.setenv("SMS_HOOK_SECRET", "hook-secret")
+    settings.SMS_GATEWAYS = {"gen": {"BACKEND": "abah.sms.backends.http.HttpBackend", "OPTIONS": {
+        "url": "http://127.0.0.1:9/send", "callback": {
+            "signature": "hmac-sha256", "secret_env": "SMS_HOOK_SECRET", "format": "json",
+            "report": {"id": "id", "status": "state", "delivered": ["DELIVERED"], "failed": ["FAILED"]}}}}}
+    body = json.dumps({"id": "g-1", "state": "DELIVERED"}).encode()
+    stamp = str(int(time.time()) - age)
+    key = b"hook-secret" if good_signature else b"guess"
+    signature = hmac.new(key, stamp.encode() + body, hashlib.sha256).hexdigest()
+    response = client.post(f"/sms/callback/gen/{TOKEN}/", body, content_type="application/json",
+                           HTTP_X_TIMESTAMP=stamp, HTTP_X_SIGNATURE=signature)
+    assert response.status_code == expected
+    assert CallbackEvent.objects.count() == (1 if expected == 200 else 0)
