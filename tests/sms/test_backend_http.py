@@ -3,6 +3,7 @@ Twilio's published Messages API (tests/sms/twilio_peer.py); the peer posts its s
 incoming-message webhooks to our callback URL on a live server; the worker applies them."""
 
 import json
+import time
 
 import pytest
 
@@ -278,3 +279,26 @@ def test_hmac_signed_callbacks_keep_to_their_replay_window(settings, monkeypatch
                            HTTP_X_TIMESTAMP=stamp, HTTP_X_SIGNATURE=signature)
     assert response.status_code == expected
     assert CallbackEvent.objects.count() == (1 if expected == 200 else 0)
+
+
+def test_without_callbacks_the_worker_asks_the_provider_for_the_states(twilio, settings):
+    """A bureau behind NAT: the provider cannot reach the callback URL. With the polling fallback switched on, the
+    worker reads the Message resource of what is still waiting, in turns, and settles it."""
+    twilio.push = False
+    settings.SMS_GATEWAYS["twilio"]["OPTIONS"]["status"] = {
+        "enabled": True, "url": twilio.url + "/2010-04-01/Accounts/{account}/Messages/{gateway_id}.json",
+        "every": 0, "after": 0, "limit": 1}
+    good, dead = queue("+6281234567898", "+6281234560000")
+    daemon = worker()
+    daemon.tick()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and {m["status"] for m in twilio.messages} != {"delivered", "undelivered"}:
+        time.sleep(0.05)
+    assert not twilio.callbacks
+    daemon.poll()  # one message a round (limit 1) …
+    daemon.poll()  # … then the other
+    good.refresh_from_db()
+    dead.refresh_from_db()
+    assert good.status == Message.Status.DELIVERED
+    assert dead.status == Message.Status.FAILED and dead.error_code == "30003"
+    assert dead.error_reason == "Unreachable destination handset"

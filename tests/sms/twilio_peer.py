@@ -11,6 +11,9 @@
   concatenated)). ``duplicate`` repeats every callback; ``reverse`` sends "delivered" before "sent".
 - ``GET /2010-04-01/Accounts/<AccountSid>.json``: the Account resource (200, or 401 / 20003), which
   ``sms_gateway_check`` reads to know the credentials are right.
+- ``GET /2010-04-01/Accounts/<AccountSid>/Messages/<sid>.json``: the Message resource with its current
+  ``status`` (and ``error_code`` / ``error_message``), for the polling fallback; ``push = False`` sends no
+  callbacks (a callback URL out of the provider's reach) while the states still change.
 - ``inbound(from_, body)``: an incoming-message webhook (MessageSid, From, To, Body, NumSegments, SmsStatus
   "received"), signed the same way, to ``incoming_url``.
 """
@@ -41,6 +44,7 @@ class TwilioPeer:
                  reverse=False):
         self.account, self.token, self.rate, self.delay = account, token, rate, delay
         self.duplicate, self.reverse = duplicate, reverse
+        self.push = True  # False: the callback URL is out of reach (the message states still change)
         self.fail_next = 0  # answer 500 to this many requests
         self.incoming_url = ""
         self.messages: list[dict] = []  # every accepted message, in order
@@ -90,6 +94,16 @@ class TwilioPeer:
         return handler.headers.get("Authorization") == expected
 
     def _account(self, handler):
+        prefix = f"/2010-04-01/Accounts/{self.account}/Messages/"
+        if handler.path.startswith(prefix) and handler.path.endswith(".json"):
+            if not self._authorised(handler):
+                return self._error(handler, 401, 20003, "Authenticate")
+            sid = handler.path[len(prefix):-len(".json")]
+            with self._lock:
+                found = next((dict(m) for m in self.messages if m["sid"] == sid), None)
+            if found is None:
+                return self._error(handler, 404, 20404, f"The requested resource {handler.path} was not found")
+            return self._answer(handler, 200, found)
         if handler.path != f"/2010-04-01/Accounts/{self.account}.json":
             return self._error(handler, 404, 20404, "The requested resource was not found")
         if not self._authorised(handler):
@@ -127,9 +141,8 @@ class TwilioPeer:
         with self._lock:
             self.messages.append(message)
         self._answer(handler, 201, message)
-        callback = form.get("StatusCallback")
-        if callback:
-            threading.Thread(target=self._report, args=(callback, message), daemon=True).start()
+        callback = form.get("StatusCallback") if self.push else None
+        threading.Thread(target=self._report, args=(callback, message), daemon=True).start()
 
     # ------------------------------------------------------------ callbacks
 
@@ -151,6 +164,13 @@ class TwilioPeer:
         if self.reverse:
             states.reverse()
         for state in states:
+            with self._lock:
+                if not (self.reverse and state == "sent"):
+                    message["status"] = state
+                    if state == "undelivered":
+                        message["error_code"], message["error_message"] = 30003, "Unreachable destination handset"
+            if not url:
+                continue
             params = {"MessageSid": message["sid"], "SmsSid": message["sid"], "MessageStatus": state,
                       "SmsStatus": state, "AccountSid": self.account, "From": message["from"], "To": message["to"],
                       "ApiVersion": "2010-04-01"}

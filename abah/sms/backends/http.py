@@ -26,6 +26,10 @@ differs in is configuration (SMS_GATEWAYS OPTIONS, JSON):
                                 non-2xx is a permanent refusal with the provider's words
     timeout, concurrency        seconds per request (default 10); requests in flight at once (default 8)
     rate_limit                  messages per second (the worker's limiter)
+    status                      the polling fallback, for a callback URL the provider cannot reach: {"url" (with
+                                {gateway_id}), "status_path", "error_code_path", "error_path", "every" (60 s),
+                                "after" (30 s), "limit" (100), "enabled"}; the states are read with the report
+                                lists of ``callback``
     callback                    how to read and trust what the provider pushes: signature ("twilio": HMAC-SHA1
                                 of URL and sorted form fields with the auth token; "hmac-sha256": of timestamp
                                 and body, with a replay window; otherwise the secret token in the URL alone),
@@ -69,6 +73,10 @@ PRESETS = {
         "body": {"To": "{to}", "From": "{sender}", "Body": "{text}", "StatusCallback": "{callback_url}"},
         "id_path": "sid",
         "check_url": "https://api.twilio.com/2010-04-01/Accounts/{account}.json",
+        # the polling fallback reads the Message resource (switched on by "status": {"enabled": true})
+        "status": {"enabled": False,
+                   "url": "https://api.twilio.com/2010-04-01/Accounts/{account}/Messages/{gateway_id}.json",
+                   "status_path": "status", "error_code_path": "error_code", "error_path": "error_message"},
         "error_code_path": "code",
         "error_path": "message",
         "callback": {
@@ -198,6 +206,8 @@ class HttpBackend(BaseSmsBackend):
         self.temporary = set(config.get("temporary_statuses") or DEFAULT_TEMPORARY)
         self._client: httpx.Client | None = None
         self._handed: dict[int, int] = {}  # id(report or inbound) → CallbackEvent pk, until acknowledged
+        self._status_at = -1e9  # the polling fallback (poll_status): when it last asked, where it goes on
+        self._status_cursor = 0
         self.stats = {"requests": 0, "accepted": 0, "refused": 0, "temporary": 0, "errors": 0}
 
     # ------------------------------------------------------------ sending
@@ -439,7 +449,64 @@ class HttpBackend(BaseSmsBackend):
                 item = InboundSMS(event.number, event.text, event.gateway_message_id, event.received_at)
                 inbound.append(item)
             self._handed[id(item)] = event.pk
+        if len(reports) + len(inbound) < limit:
+            reports += self.poll_status()
         return reports, inbound
+
+    def poll_status(self) -> list[DeliveryReport]:
+        """The polling fallback (option ``status``), for a bureau whose callback URL the provider cannot reach:
+        every ``every`` seconds, ask the provider for the state of up to ``limit`` messages sent at least
+        ``after`` seconds ago and still without a final report (the last two days), taking them in turn;
+        the final states come back as reports, the others are asked again later."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from abah.sms.models import MessagePart
+
+        status = self.config.get("status") or {}
+        if not status.get("enabled", True) or not status.get("url") or time.monotonic() - self._status_at < float(status.get("every", 60)):
+            return []
+        self._status_at = time.monotonic()
+        now = timezone.now()
+        waiting = MessagePart.objects.filter(
+            gateway=self.name, status=MessagePart.Status.SENT, updated_at__gt=now - timedelta(hours=48),
+            updated_at__lte=now - timedelta(seconds=float(status.get("after", 30))))
+        limit = int(status.get("limit", 100))
+        parts = list(waiting.filter(pk__gt=self._status_cursor).order_by("pk").values_list("pk", "gateway_message_id")
+                     [:limit])
+        if not parts and self._status_cursor:  # the end of a round: the next one starts now
+            parts = list(waiting.order_by("pk").values_list("pk", "gateway_message_id")[:limit])
+        self._status_cursor = parts[-1][0] if len(parts) == limit else 0  # next time on from here, or round again
+        if not parts:
+            return []
+        self.open()
+        report = self.config["callback"].get("report") or {}
+        values = {k: v for k, v in self.config.items() if isinstance(v, str | int | float)}
+        headers, auth = self.request_for(_Probe())["headers"], self.request_for(_Probe()).get("auth")
+
+        def ask(gateway_id: str) -> DeliveryReport | None:
+            try:
+                response = self._client.get(_fill(status["url"], {**values, "gateway_id": gateway_id}),
+                                            headers=headers, auth=auth)
+                data = response.json() if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                return None  # asked again on a later round
+            state = str(dig(data, status.get("status_path", "status")) or "")
+            if state in report.get("delivered", []):
+                return DeliveryReport(gateway_id, True)
+            if state in report.get("failed", []):
+                return DeliveryReport(gateway_id, False,
+                                      str(dig(data, status.get("error_code_path", "")) or state)[:32],
+                                      str(dig(data, status.get("error_path", "")) or
+                                          f"The SMS provider reports {state}")[:255])
+            return None
+
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(parts))) as pool:
+            found = [r for r in pool.map(ask, [gid for _pk, gid in parts]) if r is not None]
+        log.info("gateway %s: asked the provider for %d message state(s), %d final", self.name, len(parts),
+                 len(found))
+        return found
 
     def acknowledge(self, reports, inbound):
         ids = [self._handed.pop(id(item)) for item in [*reports, *inbound] if id(item) in self._handed]
