@@ -20,53 +20,27 @@ import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
+from tests.sms.http_peer import HttpPeer
 
 NUMBER = re.compile(r"^[1-9]\d{6,14}$")
 
 
-class InfobipPeer:
+class InfobipPeer(HttpPeer):
     def __init__(self, key="peer-api-key", *, delay=0.05):
+        super().__init__()
         self.key, self.delay = key, delay
         self.forward_url = ""
         self.messages: list[dict] = []
-        self.callbacks: list[tuple[str, int]] = []
-        self._lock = threading.Lock()
-        peer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server API)
-                peer._send(self)
+    def get(self, handler):
+        self._balance(handler)
 
-            def do_GET(self):  # noqa: N802 (http.server API)
-                peer._balance(self)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self._client = httpx.Client(timeout=10)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self._client.close()
-
-    def _answer(self, handler, status, body):
-        data = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+    def post(self, handler):
+        self._send(handler)
 
     def _error(self, handler, status, code, text):
-        self._answer(handler, status, {"requestError": {"serviceException": {"messageId": code, "text": text}}})
+        self.answer(handler, status, {"requestError": {"serviceException": {"messageId": code, "text": text}}})
 
     def _authorised(self, handler) -> bool:
         return handler.headers.get("Authorization") == f"App {self.key}"
@@ -76,7 +50,7 @@ class InfobipPeer:
             return self._error(handler, 404, "NOT_FOUND", "Not found")
         if not self._authorised(handler):
             return self._error(handler, 401, "UNAUTHORIZED", "Invalid login details")
-        return self._answer(handler, 200, {"balance": 47.79, "currency": "EUR"})
+        return self.answer(handler, 200, {"balance": 47.79, "currency": "EUR"})
 
     def _send(self, handler):
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
@@ -93,7 +67,7 @@ class InfobipPeer:
             return self._error(handler, 400, "BAD_REQUEST", "Bad request")
         bulk = uuid.uuid4().hex
         if not NUMBER.match(to):
-            return self._answer(handler, 200, {"bulkId": bulk, "messages": [{"to": to, "status": {
+            return self.answer(handler, 200, {"bulkId": bulk, "messages": [{"to": to, "status": {
                 "groupId": 5, "groupName": "REJECTED", "id": 51, "name": "REJECTED_DESTINATION",
                 "description": "Invalid destination address"}}]})
         message_id = uuid.uuid4().hex
@@ -101,19 +75,14 @@ class InfobipPeer:
                   "callbackData": message.get("callbackData")}
         with self._lock:
             self.messages.append(record)
-        self._answer(handler, 200, {"bulkId": bulk, "messages": [{"to": to, "messageId": message_id, "status": {
+        self.answer(handler, 200, {"bulkId": bulk, "messages": [{"to": to, "messageId": message_id, "status": {
             "groupId": 1, "groupName": "PENDING", "id": 26, "name": "PENDING_ACCEPTED",
             "description": "Message sent to next instance"}}]})
         if message.get("notifyUrl"):
             threading.Thread(target=self._report, args=(message["notifyUrl"], record), daemon=True).start()
 
     def _post(self, url, body, what):
-        try:
-            status = self._client.post(url, json=body).status_code
-        except httpx.HTTPError:
-            status = 0
-        with self._lock:
-            self.callbacks.append((what, status))
+        return self.record(what, lambda: self._client.post(url, json=body))
 
     def _report(self, url, record):
         time.sleep(self.delay)
@@ -133,17 +102,7 @@ class InfobipPeer:
                                       "callbackData": record["callbackData"]}]}, status["groupName"])
 
     def inbound(self, from_: str, text: str, *, message_id: str = "") -> int:
-        self._post(self.forward_url, {"results": [{
+        return self._post(self.forward_url, {"results": [{
             "messageId": message_id or uuid.uuid4().hex, "from": from_, "to": "6281100000001", "text": text,
             "cleanText": text, "keyword": "", "receivedAt": "2026-12-03T08:05:00.000+0000", "smsCount": 1}],
             "messageCount": 1, "pendingMessageCount": 0}, "inbound")
-        return self.callbacks[-1][1]
-
-    def wait(self, count: int, timeout: float = 15.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.callbacks) >= count:
-                    return True
-            time.sleep(0.02)
-        return False

@@ -21,15 +21,13 @@
 import base64
 import hashlib
 import hmac
-import json
 import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
+from tests.sms.http_peer import HttpPeer
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -39,54 +37,28 @@ def twilio_signature(token: str, url: str, params: dict) -> str:
     return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
 
 
-class TwilioPeer:
+class TwilioPeer(HttpPeer):
     def __init__(self, account="AC" + "0" * 32, token="peer-auth-token", *, rate=0, delay=0.05, duplicate=False,  # noqa: S107
                  reverse=False):
+        super().__init__()
         self.account, self.token, self.rate, self.delay = account, token, rate, delay
         self.duplicate, self.reverse = duplicate, reverse
         self.push = True  # False: the callback URL is out of reach (the message states still change)
         self.fail_next = 0  # answer 500 to this many requests
         self.incoming_url = ""
         self.messages: list[dict] = []  # every accepted message, in order
-        self.callbacks: list[tuple[str, int]] = []  # (MessageStatus or "inbound", our answer's status)
         self._second, self._count = 0, 0
-        self._lock = threading.Lock()
-        peer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server API)
-                peer._handle(self)
+    def post(self, handler):
+        self._handle(handler)
 
-            def do_GET(self):  # noqa: N802 (http.server API): the Account resource, to check credentials
-                peer._account(self)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self._client = httpx.Client(timeout=10)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self._client.close()
+    def get(self, handler):  # the Account and Message resources
+        self._account(handler)
 
     # ------------------------------------------------------------ the Messages API
 
-    def _answer(self, handler, status: int, body: dict):
-        data = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
     def _error(self, handler, status: int, code: int, message: str):
-        self._answer(handler, status, {"code": code, "message": message, "status": status,
+        self.answer(handler, status, {"code": code, "message": message, "status": status,
                                        "more_info": f"https://www.twilio.com/docs/errors/{code}"})
 
     def _authorised(self, handler) -> bool:
@@ -103,12 +75,12 @@ class TwilioPeer:
                 found = next((dict(m) for m in self.messages if m["sid"] == sid), None)
             if found is None:
                 return self._error(handler, 404, 20404, f"The requested resource {handler.path} was not found")
-            return self._answer(handler, 200, found)
+            return self.answer(handler, 200, found)
         if handler.path != f"/2010-04-01/Accounts/{self.account}.json":
             return self._error(handler, 404, 20404, "The requested resource was not found")
         if not self._authorised(handler):
             return self._error(handler, 401, 20003, "Authenticate")
-        return self._answer(handler, 200, {"sid": self.account, "status": "active", "type": "Full"})
+        return self.answer(handler, 200, {"sid": self.account, "status": "active", "type": "Full"})
 
     def _handle(self, handler):
         length = int(handler.headers.get("Content-Length") or 0)
@@ -140,7 +112,7 @@ class TwilioPeer:
                    "uri": f"/2010-04-01/Accounts/{self.account}/Messages/{sid}.json"}
         with self._lock:
             self.messages.append(message)
-        self._answer(handler, 201, message)
+        self.answer(handler, 201, message)
         callback = form.get("StatusCallback") if self.push else None
         threading.Thread(target=self._report, args=(callback, message), daemon=True).start()
 
@@ -149,13 +121,10 @@ class TwilioPeer:
     def _post(self, url: str, params: dict, what: str, *, signature: str | None = None):
         headers = {"X-Twilio-Signature": signature or twilio_signature(self.token, url, params),
                    "Content-Type": "application/x-www-form-urlencoded"}
+        status = 0
         for _ in range(2 if self.duplicate else 1):
-            try:
-                status = self._client.post(url, content=urlencode(params), headers=headers).status_code
-            except httpx.HTTPError:
-                status = 0
-            with self._lock:
-                self.callbacks.append((what, status))
+            status = self.record(what, lambda: self._client.post(url, content=urlencode(params), headers=headers))
+        return status
 
     def _report(self, url: str, message: dict):
         time.sleep(self.delay)
@@ -182,14 +151,4 @@ class TwilioPeer:
         params = {"MessageSid": sid or "SM" + uuid.uuid4().hex, "SmsSid": sid, "AccountSid": self.account,
                   "From": from_, "To": "+15005550006", "Body": body, "NumMedia": "0", "NumSegments": "1",
                   "SmsStatus": "received", "ApiVersion": "2010-04-01"}
-        self._post(self.incoming_url, params, "inbound", signature=signature)
-        return self.callbacks[-1][1]
-
-    def wait(self, count: int, timeout: float = 15.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.callbacks) >= count:
-                    return True
-            time.sleep(0.02)
-        return False
+        return self._post(self.incoming_url, params, "inbound", signature=signature)
