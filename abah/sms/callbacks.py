@@ -12,6 +12,7 @@ import logging
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError
 from django.http import HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -20,10 +21,13 @@ from abah.core.text import clean_text
 from . import conf
 from .backends import get_backend
 from .backends.http import CallbackRefused
+from .dbutil import db_datetime, insert_rows
 from .models import CallbackEvent
 
 log = logging.getLogger("abah.sms.callbacks")
 
+COLUMNS = ["gateway", "kind", "gateway_message_id", "delivered", "error_code", "error_reason", "number", "text",
+           "received_at"]
 MAX_BODY = 256 * 1024  # a provider's callback is a few hundred bytes; a batch of reports a few dozen kilobytes
 
 
@@ -60,11 +64,12 @@ def callback(request, gateway: str, token: str):
         return _refuse(request, gateway, str(refused), refused.status)
     except Exception as error:  # noqa: BLE001 - whatever the body holds, the provider gets an answer, not a 500
         return _refuse(request, gateway, f"unreadable callback: {error.__class__.__name__}", 400)
+    now = db_datetime(timezone.now())
+    rows = [(gateway, event["kind"], clean_text(event["gateway_message_id"]), event.get("delivered", False),
+             clean_text(event.get("error_code", "")), clean_text(event.get("error_reason", "")),
+             clean_text(event.get("number", "")), clean_text(event.get("text", "")), now) for event in events]
     try:
-        CallbackEvent.objects.bulk_create([
-            CallbackEvent(gateway=gateway, **{key: clean_text(value) if isinstance(value, str) else value
-                                              for key, value in event.items()})
-            for event in events])
+        insert_rows(CallbackEvent, COLUMNS, rows)  # one statement, without building model instances
     except DatabaseError as error:
         log.error("callback for gateway %s could not be stored (%s): the provider will retry", gateway, error)
         return HttpResponse("try again later", status=503, content_type="text/plain; charset=utf-8")

@@ -47,9 +47,9 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from copy import deepcopy
 from urllib.parse import parse_qsl
 
 import httpx
@@ -164,8 +164,17 @@ def local_form(e164: str) -> str:
     return "0" + e164[3:] if e164.startswith("+62") else e164
 
 
+def _copy(value):
+    """A copy of a JSON-shaped value (dicts and lists copied, everything else shared: it is not changed)."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
 def _merge(base: dict, override: dict) -> dict:
-    merged = deepcopy(base)
+    merged = _copy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
@@ -214,8 +223,12 @@ class HttpBackend(BaseSmsBackend):
 
     def open(self):
         if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout, limits=httpx.Limits(
-                max_connections=self.concurrency, max_keepalive_connections=self.concurrency))
+            # TCP_NODELAY: a request goes out as headers then body, and with Nagle's algorithm the body waits for
+            # the peer's delayed ACK (40 ms a request: ~200 messages a second at 8 in flight instead of thousands).
+            transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+                                            limits=httpx.Limits(max_connections=self.concurrency,
+                                                                max_keepalive_connections=self.concurrency))
+            self._client = httpx.Client(timeout=self.timeout, transport=transport)
         return True
 
     def close(self):
@@ -241,7 +254,7 @@ class HttpBackend(BaseSmsBackend):
         values = self._values(msg)
         auth = self.config["auth"]
         headers = dict(_fill(self.config.get("headers") or {}, values))
-        body = _fill(deepcopy(self.config.get("body") or {}), values)
+        body = _fill(self.config.get("body") or {}, values)  # _fill builds a new document
         kwargs = {"method": self.config.get("method", "POST").upper(), "url": _fill(self.config["url"], values)}
         kind = auth.get("type", "none")
         if kind == "basic":
