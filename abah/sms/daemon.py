@@ -36,7 +36,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from abah.core.text import clean_text
@@ -88,9 +88,27 @@ def _commits_async() -> bool:
     return raw is not None and getattr(connection, "abah_async_session", None) is raw
 
 
+def _commit_without_waiting() -> None:
+    """In the transaction that records what a gateway accepted: its commit need not wait for the disk. Should the
+    database server itself crash within the next fraction of a second, these answers are lost and the messages sent
+    again (never lost). Inbound messages are stored by poll(), whose commit always waits for the disk."""
+    if connection.vendor == "postgresql" and not _commits_async():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _drop_connection() -> None:
+    """Close this thread's database connection after a fault; the next query opens a new one. A connection that is
+    already broken cannot be closed cleanly, and that is fine."""
+    try:
+        connection.close()
+    except Exception:  # noqa: S110
+        pass
+
+
 def _commit_async() -> None:
     """The recorder's own PostgreSQL session commits without waiting for the disk, for every transaction (one
-    statement per session instead of a SET LOCAL per window; see Daemon._record for why that is safe). Set again
+    statement per session instead of a SET LOCAL per window; see _commit_without_waiting for why that is safe). Set again
     on each new session; a database that cannot be reached now is left for _record_or_hold to hold through."""
     if connection.vendor != "postgresql" or _commits_async():
         return
@@ -329,10 +347,7 @@ class Daemon:
         self.last_error_at = now
         self.gateway_ok = self.gateway_ok  # the gateway is not at fault
         self._last_heartbeat = 0.0  # tell the status page as soon as the database takes writes again
-        try:
-            connection.close()
-        except Exception:  # noqa: S110 (a connection that is already broken cannot be closed cleanly)
-            pass
+        _drop_connection()
         if pause:
             first, longest = FAULT_BACKOFF
             self._sleep(min(longest, first * 2 ** min(self._faults - 1, 10)))
@@ -548,10 +563,7 @@ class Daemon:
             self._unrecorded.append((results, attempts))
             log.warning("worker %s: the results of %d message(s) are held until the database takes them (%s)",
                         self.worker_id, len(results), describe(error))
-            try:
-                connection.close()
-            except Exception:  # noqa: S110
-                pass
+            _drop_connection()
 
     def record(self, results: list[SendResult], attempts: dict[int, int], *, defer: bool = False) -> None:
         """Write the gateway's answers in one transaction. Should one message's data make it fail (a constraint,
@@ -604,12 +616,7 @@ class Daemon:
                     self._record_accepted(accepted, now, polled, defer=defer)
                 if len(accepted) < len(results):
                     self._record_refused(results, attempts, now)
-                if connection.vendor == "postgresql" and not _commits_async():
-                    # The commit need not wait for the disk: should the database server itself crash within
-                    # the next fraction of a second, these answers are lost and the messages sent again (never
-                    # lost). Inbound messages are stored by poll(), whose commit always waits for the disk.
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                _commit_without_waiting()
         except BaseException:
             for reports, inbound in polled:  # not committed: the gateway must hand these out again
                 self.backend.release(reports, inbound)
@@ -774,19 +781,14 @@ class Daemon:
                 if self.backend.early_reports:
                     reports = self.backend.take_reports(self._recent)
                 self._finish(ids, reports, timezone.now())
-                if connection.vendor == "postgresql" and not _commits_async():
-                    with connection.cursor() as cursor:  # as in _record
-                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                _commit_without_waiting()
         except Exception as error:
             self.backend.release(reports, [])
             if connection.in_atomic_block:
                 raise
             log.warning("worker %s: %d accepted message(s) stay SENDING until the database takes their status (%s)",
                         self.worker_id, len(ids), describe(error))
-            try:
-                connection.close()
-            except Exception:  # noqa: S110
-                pass
+            _drop_connection()
             return 0
         del self._accepted[: len(ids)]
         return len(ids)
@@ -796,16 +798,9 @@ class Daemon:
         late = self._apply_recent(reports, now, pending=set(ids)) if reports else []
         delivered, failed = [], []
         for chunk in _chunks(ids, any_chunk()):
-            for pk, total, done, bad in (
-                MessagePart.objects.filter(message_id__any=chunk).values("message_id")
-                .annotate(total=Count("id"), done=Count("id", filter=Q(status=MessagePart.Status.DELIVERED)),
-                          bad=Count("id", filter=Q(status=MessagePart.Status.FAILED)))
-                .order_by().values_list("message_id", "total", "done", "bad")
-            ):
-                if bad:
-                    failed.append(pk)
-                elif done == total:
-                    delivered.append(pk)
+            settled, bad = services.parts_settle(chunk)
+            delivered += settled
+            failed += bad
         settled = set(delivered)
         sent = [pk for pk in ids if pk not in settled]
         groups = ((sent, {"status": Message.Status.SENT}),

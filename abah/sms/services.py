@@ -513,6 +513,23 @@ def retry_unmatched_reports(*, gateway: str, limit: int = 1000, max_age_hours: i
     return apply_delivery_reports(gateway=gateway, reports=reports, now=now)
 
 
+def parts_settle(message_ids: list[int]) -> tuple[list[int], list[int]]:
+    """What the parts of these messages say: (every part delivered, some part failed); the others wait. Every part
+    of a message is recorded in the same transaction, so the parts present are all of them."""
+    delivered, failed = [], []
+    for pk, total, done, bad in (
+        MessagePart.objects.filter(message_id__any=message_ids).values("message_id")
+        .annotate(total=Count("id"), done=Count("id", filter=Q(status=MessagePart.Status.DELIVERED)),
+                  bad=Count("id", filter=Q(status=MessagePart.Status.FAILED)))
+        .order_by().values_list("message_id", "total", "done", "bad")
+    ):
+        if bad:
+            failed.append(pk)
+        elif done == total:
+            delivered.append(pk)
+    return delivered, failed
+
+
 def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) -> int:
     """Move SENT messages to DELIVERED (every part delivered) or FAILED (any part failed); a message marked
     NO_REPORT after expiry too (a late receipt still wins). A message still SENDING with its parts written is
@@ -525,23 +542,7 @@ def settle_messages(message_ids: Iterable[int], *, now: datetime | None = None) 
     changes: list[tuple[int, str, str]] = []
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
-        # Every part of a message is recorded in the same transaction, so the parts present are all of them.
-        rows = (
-            MessagePart.objects.filter(message_id__any=chunk)
-            .values("message_id")
-            .annotate(
-                total=Count("id"),
-                delivered=Count("id", filter=Q(status=MessagePart.Status.DELIVERED)),
-                failed=Count("id", filter=Q(status=MessagePart.Status.FAILED)),
-            )
-            .order_by()
-        )
-        to_deliver, to_fail = [], []
-        for row in rows:
-            if row["failed"]:
-                to_fail.append(row["message_id"])
-            elif row["delivered"] == row["total"]:
-                to_deliver.append(row["message_id"])
+        to_deliver, to_fail = parts_settle(chunk)
         if to_deliver:
             Message.objects.filter(pk__any=to_deliver, status__in=settleable).update(
                 status=Message.Status.DELIVERED, delivered_at=now, error_code="", error_reason="", **accepted

@@ -50,6 +50,7 @@ import re
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from urllib.parse import parse_qsl
 
 import httpx
@@ -242,12 +243,16 @@ class HttpBackend(BaseSmsBackend):
         base = str(self.config.get("public_url") or "").rstrip("/")
         return base + reverse("sms:callback", args=[self.name, self._callback_token or "-"])
 
+    @cached_property
+    def scalars(self) -> dict:
+        """The options that may stand for a {placeholder} (strings and numbers), with the callback URL."""
+        values = {k: v for k, v in self.config.items() if isinstance(v, str | int | float)}
+        return {**values, "sender": self.config.get("sender", ""), "callback_url": self.callback_url()}
+
     def _values(self, msg) -> dict:
         number = msg.number
-        return {**{k: v for k, v in self.config.items() if isinstance(v, str | int | float)},
-                "to": number, "to_plain": number.removeprefix("+"), "to_local": local_form(number),
-                "text": msg.text, "id": msg.id, "sender": self.config.get("sender", ""),
-                "callback_url": self.callback_url()}
+        return {**self.scalars, "to": number, "to_plain": number.removeprefix("+"), "to_local": local_form(number),
+                "text": msg.text, "id": msg.id}
 
     def request_for(self, msg) -> dict:
         """The keyword arguments of httpx.Client.request for one message."""
@@ -326,8 +331,7 @@ class HttpBackend(BaseSmsBackend):
 
     def status(self):
         """An HTTP API has no link to hold: up, and the address it sends to (no secret is in it)."""
-        scalars = {k: v for k, v in self.config.items() if isinstance(v, str | int | float)}
-        url = _fill(self.config.get("url", ""), scalars).split("?")[0]
+        url = _fill(self.config.get("url", ""), self.scalars).split("?")[0]
         return True, " ".join(filter(None, ["HTTP API", self.config.get("preset") or "", url]))
 
     def check(self, timeout: float = 10.0) -> list[tuple[bool, str]]:
@@ -339,9 +343,8 @@ class HttpBackend(BaseSmsBackend):
         if auth.get("type", "none") != "none":
             steps.append((not missing, f"no secret: set {', '.join(missing)}" if missing else
                           f"{auth['type']} authentication configured"))
-        values = {k: v for k, v in self.config.items() if isinstance(v, str | int | float)}
         probe = self.config.get("check_url")
-        target = _fill(probe or self.config.get("url", ""), values)
+        target = _fill(probe or self.config.get("url", ""), self.scalars)
         with httpx.Client(timeout=timeout) as client:
             kwargs = self.request_for(_Probe())
             try:
@@ -495,12 +498,12 @@ class HttpBackend(BaseSmsBackend):
             return []
         self.open()
         report = self.config["callback"].get("report") or {}
-        values = {k: v for k, v in self.config.items() if isinstance(v, str | int | float)}
-        headers, auth = self.request_for(_Probe())["headers"], self.request_for(_Probe()).get("auth")
+        probe = self.request_for(_Probe())
+        headers, auth = probe["headers"], probe.get("auth")
 
         def ask(gateway_id: str) -> DeliveryReport | None:
             try:
-                response = self._client.get(_fill(status["url"], {**values, "gateway_id": gateway_id}),
+                response = self._client.get(_fill(status["url"], {**self.scalars, "gateway_id": gateway_id}),
                                             headers=headers, auth=auth)
                 data = response.json() if response.status_code == 200 else None
             except (httpx.HTTPError, ValueError):
